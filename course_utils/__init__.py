@@ -1,0 +1,1 @@
+"""Helpers for the deep image classification course (public API re-exported here)."""
