@@ -1,0 +1,453 @@
+"""Loading a data set into tensors, and cutting it into mini-batches.
+
+The path from raw files to batches:
+
+1. ``find_local_files`` / ``download_dataset`` (in ``download.py``) make sure
+   the raw files are on disk;
+2. the data set's reader (in ``datasets.py``) decodes them ONCE into uint8
+   arrays, which are cached in ``<data dir>/cache/<name>-<split>.npz``; the next
+   load reads the cache (well under a second for CIFAR-10);
+3. in fast mode (``COURSE_FAST=1``) a fixed, class-balanced subset is kept;
+4. ``TensorLoader`` normalises the images once, moves them to the device once,
+   and slices mini-batches from those tensors.
+
+Example::
+
+    import course_utils as cu
+    train = cu.load_dataset("cifar10", "train")
+    print(train)     # ImageSet(CIFAR-10 — train: 50,000 images of 3×32×32, 10 classes)
+    train_loader, test_loader = cu.make_loaders("cifar10", batch_size=128)
+    X, y = next(iter(train_loader))
+    print(X.shape, y.shape)     # torch.Size([128, 3, 32, 32]) torch.Size([128])
+"""
+from __future__ import annotations
+
+import json
+import math
+import operator
+import os
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .config import FAST_TEST_PER_CLASS, FAST_TRAIN_PER_CLASS, data_dir, fast_mode, synthetic_fallback
+from .datasets import SYNTHETIC_MARKER, DatasetInfo, check_split, dataset_info
+from .download import download_dataset, find_local_files, missing_files_message
+from .synthetic import write_synthetic_sign_language
+
+#: Bump this when the cache layout or a reader changes: old cache files are then rebuilt.
+CACHE_FORMAT_VERSION = 1
+
+#: The seed that picks the fast-mode subset (the same subset every run).
+FAST_SEED = 0
+
+
+# ---------------------------------------------------------------------------
+# Normalisation
+# ---------------------------------------------------------------------------
+
+def _channel_shape(x: torch.Tensor, values: Sequence[float], what: str) -> torch.Tensor:
+    """``values`` (one per channel) as a tensor that broadcasts over C x H x W."""
+    if x.dim() not in (3, 4):
+        raise ValueError(f"expected images shaped C×H×W or N×C×H×W, got shape {tuple(x.shape)}.")
+    channels = x.shape[-3]
+    if len(values) != channels:
+        raise ValueError(f"{what} has {len(values)} values but the images have {channels} channel(s).")
+    return torch.tensor(list(values), dtype=torch.float32, device=x.device).view(channels, 1, 1)
+
+
+def normalize(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """Scale uint8 images to [0, 1], then subtract ``mean`` and divide by ``std`` per channel.
+
+    After this, each channel has (about) mean 0 and standard deviation 1 over the
+    training set, which helps gradient descent. Float input is taken to be in [0, 1].
+
+    Example:
+        >>> x = normalize(torch.full((1, 28, 28), 255, dtype=torch.uint8), (0.5,), (0.25,))
+        >>> float(x[0, 0, 0])
+        2.0
+    """
+    images = torch.as_tensor(images)
+    x = images.to(torch.float32, copy=True)   # a new tensor: the input is never changed
+    mean_t, std_t = _channel_shape(x, mean, "mean"), _channel_shape(x, std, "std")
+    scale = 1.0 / std_t / 255.0 if images.dtype == torch.uint8 else 1.0 / std_t
+    # (x / 255 - mean) / std, written as x * scale - mean / std and computed in place:
+    # one pass over the data and no temporary copies (this matters for 50,000 images).
+    return x.mul_(scale).sub_(mean_t / std_t)
+
+
+def denormalize(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """Undo ``normalize``: back to floats in [0, 1] (clipped), ready to show.
+
+    Example:
+        >>> x = normalize(torch.zeros(3, 2, 2, dtype=torch.uint8), (0.5, 0.5, 0.5), (0.2, 0.2, 0.2))
+        >>> denormalize(x, (0.5, 0.5, 0.5), (0.2, 0.2, 0.2)).max().item()
+        0.0
+    """
+    x = torch.as_tensor(x).float()
+    return (x * _channel_shape(x, std, "std") + _channel_shape(x, mean, "mean")).clamp(0.0, 1.0)
+
+
+# ---------------------------------------------------------------------------
+# ImageSet: a whole split in memory
+# ---------------------------------------------------------------------------
+
+@dataclass
+class ImageSet:
+    """One split of a data set, in memory: uint8 images N×C×H×W and int64 labels N.
+
+    Example::
+
+        data = load_dataset("fashion_mnist", "test")
+        image, label = data[0]
+        print(image.shape, data.classes[label])   # torch.Size([1, 28, 28]) Ankle boot
+        print(data.class_counts()["Trouser"])     # 1000
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    classes: tuple[str, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    name: str
+    split: str
+    synthetic: bool = False
+    fast: bool = False
+    dataset_title: str = ""
+
+    def __post_init__(self) -> None:
+        if self.images.dtype != torch.uint8 or self.images.dim() != 4:
+            raise ValueError(f"images must be a uint8 tensor N×C×H×W, got {self.images.dtype} "
+                             f"{tuple(self.images.shape)}.")
+        if self.labels.dim() != 1 or len(self.labels) != len(self.images):
+            raise ValueError(f"need one label per image: {len(self.images)} images, "
+                             f"labels of shape {tuple(self.labels.shape)}.")
+        self.labels = self.labels.long()
+        self.classes = tuple(self.classes)
+        self.mean = tuple(float(m) for m in self.mean)
+        self.std = tuple(float(s) for s in self.std)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        """The ``index``-th image (uint8 C×H×W) and its label (an int)."""
+        try:
+            i = operator.index(index)
+        except TypeError:
+            raise TypeError(f"Index an ImageSet with one whole number; for several images use "
+                            f".subset(indices), got {type(index).__name__}.") from None
+        return self.images[i], int(self.labels[i])
+
+    @property
+    def title(self) -> str:
+        """A heading for plots, e.g. "CIFAR-10 — train"; says so when the data are synthetic."""
+        base = self.dataset_title or self.name
+        text = (f"SYNTHETIC stand-in for {base} — {self.split} (not real data)" if self.synthetic
+                else f"{base} — {self.split}")
+        return text + (" [fast-mode subset]" if self.fast else "")
+
+    def normalized(self) -> torch.Tensor:
+        """The images as float32, normalised with this data set's ``mean`` and ``std``."""
+        return normalize(self.images, self.mean, self.std)
+
+    def class_counts(self) -> pd.Series:
+        """How many images each class has (every class listed, zeros included)."""
+        counts = torch.bincount(self.labels, minlength=len(self.classes)).tolist()
+        return pd.Series(counts, index=pd.Index(self.classes, name="class"), name="count", dtype="int64")
+
+    def subset(self, indices: Sequence[int] | np.ndarray | torch.Tensor) -> ImageSet:
+        """A new ImageSet with only the images at ``indices`` (in that order).
+
+        Example:
+            >>> first_ten = data.subset(range(10))     # doctest: +SKIP
+        """
+        index = torch.as_tensor(np.asarray(list(indices) if isinstance(indices, range) else indices),
+                                dtype=torch.long).reshape(-1)
+        return replace(self, images=self.images[index], labels=self.labels[index])
+
+    def __repr__(self) -> str:
+        c, h, w = self.images.shape[1:]
+        return f"ImageSet({self.title}: {len(self):,} images of {c}×{h}×{w}, {len(self.classes)} classes)"
+
+
+# ---------------------------------------------------------------------------
+# Fast mode
+# ---------------------------------------------------------------------------
+
+def balanced_subset_indices(labels: np.ndarray, per_class: int, num_classes: int, seed: int = FAST_SEED) -> np.ndarray:
+    """Indices of up to ``per_class`` images of every class, picked at random with ``seed``.
+
+    The same labels and seed always give the same indices (sorted ascending).
+
+    Example:
+        >>> balanced_subset_indices(np.array([0, 1, 0, 1, 0]), per_class=1, num_classes=2).size
+        2
+    """
+    labels = np.asarray(labels)
+    order = np.random.default_rng(seed).permutation(len(labels))
+    chosen = [order[labels[order] == c][:per_class] for c in range(num_classes)]
+    return np.sort(np.concatenate(chosen))
+
+
+# ---------------------------------------------------------------------------
+# The cache of decoded arrays
+# ---------------------------------------------------------------------------
+
+def _fingerprint(info: DatasetInfo, folder: Path, split: str) -> str:
+    """A text that changes whenever the raw files change (their sizes and modification times)."""
+    files = []
+    for name in info.split_files(split):
+        stat = (folder / name).stat()
+        files.append([name, stat.st_size, stat.st_mtime_ns])
+    return json.dumps({"version": CACHE_FORMAT_VERSION, "name": info.name, "split": split,
+                       "folder": str(folder.resolve()), "files": files})
+
+
+def cache_path(root: Path, name: str, split: str, synthetic: bool = False) -> Path:
+    """Where the decoded arrays of one split are cached: ``<root>/cache/<name>-<split>.npz``.
+
+    Synthetic stand-ins get their own file, ``<name>-synthetic-<split>.npz``.
+    """
+    middle = f"{name}-synthetic" if synthetic else name
+    return Path(root) / "cache" / f"{middle}-{split}.npz"
+
+
+def _read_cache(path: Path, fingerprint: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """The cached (images, labels), or None when the cache is missing, stale or damaged."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as cached:
+            if str(cached["source"]) != fingerprint:
+                print(f"The raw files changed since {path.name} was written: decoding again.")
+                return None
+            images, labels = cached["images"], cached["labels"]
+        if images.dtype != np.uint8 or images.ndim != 4 or labels.dtype != np.int64 or labels.shape != images.shape[:1]:
+            raise ValueError("unexpected arrays")
+        return images, labels
+    except Exception as error:   # truncated or otherwise damaged files fail in many ways
+        print(f"The cache file {path} is damaged ({error.__class__.__name__}): decoding again.")
+        return None
+
+
+def _write_cache(path: Path, images: np.ndarray, labels: np.ndarray, fingerprint: str) -> None:
+    """Save arrays uncompressed (fast to read) under a temporary name, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        with open(temp, "wb") as f:
+            np.savez(f, images=images, labels=labels, source=np.array(fingerprint))
+        os.replace(temp, path)
+    except OSError as error:   # a full disk or a read-only folder: carry on without a cache
+        warnings.warn(f"Could not write the cache file {path} ({error}); the data will be decoded again next time.")
+        temp.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------
+# load_dataset
+# ---------------------------------------------------------------------------
+
+def _raw_folder(info: DatasetInfo, root: Path, split: str, download: bool) -> tuple[Path, bool]:
+    """The folder with ``split``'s raw files, and whether it holds a synthetic stand-in."""
+    folder = find_local_files(info, root, split)
+    if folder is None and info.has_synthetic and synthetic_fallback():
+        folder = root / "synthetic" / info.name
+        if not all((folder / name).is_file() for name in (*info.split_files(split), SYNTHETIC_MARKER)):
+            write_synthetic_sign_language(folder)
+    elif folder is None:
+        if not download:
+            raise FileNotFoundError(missing_files_message(info, root))
+        folder = download_dataset(info, root)
+    return folder, (folder / SYNTHETIC_MARKER).is_file()
+
+
+def load_arrays(info: DatasetInfo, split: str, root: Path, download: bool = True) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Decoded (images, labels, synthetic) for one split, from the cache when it is up to date."""
+    folder, synthetic = _raw_folder(info, root, split, download)
+    path = cache_path(root, info.name, split, synthetic)
+    fingerprint = _fingerprint(info, folder, split)
+    cached = _read_cache(path, fingerprint)
+    if cached is not None:
+        return cached[0], cached[1], synthetic
+    print(f"Decoding {info.title} ({split}) from {folder} once; caching it in {path}", flush=True)
+    images, labels = info.read(folder, split, check_count=not synthetic)
+    _write_cache(path, images, labels, fingerprint)
+    return images, labels, synthetic
+
+
+def _statistics(images: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and standard deviation of uint8 images scaled to [0, 1]."""
+    x = torch.from_numpy(images)
+    channels = x.shape[1]
+    values = x.transpose(0, 1).reshape(channels, -1).double() / 255.0
+    return tuple(values.mean(dim=1).tolist()), tuple(values.std(dim=1).tolist())
+
+
+def load_dataset(
+    name: str,
+    split: str = "train",
+    *,
+    root: str | Path | None = None,
+    download: bool = True,
+    fast: bool | None = None,
+    info: DatasetInfo | None = None,
+) -> ImageSet:
+    """Load one split of a course data set as an ``ImageSet`` (uint8 tensors on the CPU).
+
+    Args:
+        name: "cifar10", "fashion_mnist" or "sign_language_mnist".
+        split: "train" or "test".
+        root: the data directory (default: see ``config.data_dir``).
+        download: download missing files (otherwise: FileNotFoundError saying what to place where).
+        fast: keep only a fixed class-balanced subset (100 per class for train, 40 for test);
+            None means "if COURSE_FAST=1".
+        info: a modified registry entry (e.g. another download URL); default ``dataset_info(name)``.
+
+    Sign-Language MNIST's ``mean``/``std`` are computed from its training split.
+
+    Example::
+
+        test = load_dataset("cifar10", "test")
+        print(test.images.shape)            # torch.Size([10000, 3, 32, 32])
+        print(test.classes[test.labels[0]]) # the first image's class name, e.g. cat
+    """
+    if info is None:
+        info = dataset_info(name)
+    elif info.name != name:
+        raise ValueError(f"load_dataset({name!r}, info=...) was given the entry of {info.name!r}; "
+                         f"pass the same name.")
+    check_split(split)
+    root = data_dir(root)
+    fast = fast_mode() if fast is None else bool(fast)
+
+    images, labels, synthetic = load_arrays(info, split, root, download)
+    if len(labels) == 0:
+        raise ValueError(f"{info.title} ({split}) holds no images; delete {root / info.folder} and load it again.")
+    if info.mean is not None and info.std is not None:
+        mean, std = info.mean, info.std
+    else:
+        train_images = images if split == "train" else load_arrays(info, "train", root, download)[0]
+        mean, std = _statistics(train_images)
+
+    data = ImageSet(images=torch.from_numpy(images), labels=torch.from_numpy(labels), classes=info.classes,
+                    mean=mean, std=std, name=info.name, split=split, synthetic=synthetic, fast=False,
+                    dataset_title=info.title)
+    if fast:
+        per_class = FAST_TRAIN_PER_CLASS if split == "train" else FAST_TEST_PER_CLASS
+        data = data.subset(balanced_subset_indices(labels, per_class, len(info.classes)))
+        data.fast = True
+    if synthetic:
+        print(f"!!! SYNTHETIC stand-in for {info.title} ({split}): made-up images, NOT the real data !!!", flush=True)
+    return data
+
+
+# ---------------------------------------------------------------------------
+# Mini-batches
+# ---------------------------------------------------------------------------
+
+class TensorLoader:
+    """Mini-batches ``(X, y)`` sliced from tensors that were normalised and moved to ``device`` once.
+
+    This does what ``torch.utils.data.DataLoader`` does for small data sets that
+    fit in memory, but much faster: no per-image Python work, no worker
+    processes. Each epoch (each ``for`` loop over the loader) visits every image
+    exactly once. With ``shuffle=True`` the order is drawn from a generator
+    seeded with ``seed + epoch number``, so two runs see the same batches.
+
+    Example::
+
+        loader = TensorLoader(load_dataset("fashion_mnist", "test"), batch_size=100)
+        print(len(loader))            # 100 batches
+        for X, y in loader:           # one epoch
+            print(X.shape, X.dtype)   # torch.Size([100, 1, 28, 28]) torch.float32
+            print(y.shape, y.dtype)   # torch.Size([100]) torch.int64
+            break
+    """
+
+    def __init__(
+        self,
+        data: ImageSet,
+        batch_size: int = 64,
+        *,
+        shuffle: bool = False,
+        device: str | torch.device | None = None,
+        seed: int = 0,
+        drop_last: bool = False,
+    ) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a whole number of at least 1, got {batch_size!r}.")
+        if len(data) == 0:
+            raise ValueError(f"{data.title} is empty: there is nothing to make batches of.")
+        if drop_last and len(data) < batch_size:
+            raise ValueError(f"With drop_last=True and batch_size={batch_size}, the {len(data)} images of "
+                             f"{data.title} give no batch at all; use a smaller batch_size.")
+        self.dataset = data
+        self.classes = data.classes
+        self.mean = data.mean
+        self.std = data.std
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.drop_last = drop_last
+        self.device = torch.device(device) if device is not None else torch.device("cpu")
+        self.epoch = 0   # how many shuffled passes have started; part of the shuffling seed
+        self.X = data.normalized().to(self.device)
+        self.y = data.labels.to(self.device)
+
+    def __len__(self) -> int:
+        """The number of batches per epoch."""
+        n = len(self.y)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n = len(self.y)
+        order = None
+        if self.shuffle:
+            generator = torch.Generator().manual_seed(self.seed + self.epoch)
+            order = torch.randperm(n, generator=generator).to(self.device)
+            self.epoch += 1
+        for b in range(len(self)):
+            start, stop = b * self.batch_size, min((b + 1) * self.batch_size, n)
+            if order is None:
+                yield self.X[start:stop], self.y[start:stop]
+            else:
+                index = order[start:stop]
+                yield self.X[index], self.y[index]
+
+    def __repr__(self) -> str:
+        return (f"TensorLoader({self.dataset.title}: {len(self.y):,} images in {len(self)} batches of "
+                f"{self.batch_size}, shuffle={self.shuffle}, device={self.device})")
+
+
+def make_loaders(
+    name: str,
+    batch_size: int = 64,
+    *,
+    device: str | torch.device | None = None,
+    root: str | Path | None = None,
+    test_batch_size: int = 512,
+    seed: int = 0,
+    download: bool = True,
+    fast: bool | None = None,
+    info: DatasetInfo | None = None,
+) -> tuple[TensorLoader, TensorLoader]:
+    """Load a data set's train and test splits and wrap them in loaders.
+
+    The training loader shuffles (reproducibly, with ``seed``); the test loader
+    does not. ``device=None`` keeps the tensors on the CPU.
+
+    Example::
+
+        train_loader, test_loader = make_loaders("fashion_mnist", batch_size=128)
+        print(len(train_loader.dataset), len(test_loader.dataset))   # 60000 10000
+    """
+    train = load_dataset(name, "train", root=root, download=download, fast=fast, info=info)
+    test = load_dataset(name, "test", root=root, download=download, fast=fast, info=info)
+    return (TensorLoader(train, batch_size, shuffle=True, device=device, seed=seed),
+            TensorLoader(test, test_batch_size, shuffle=False, device=device, seed=seed))

@@ -1,0 +1,73 @@
+"""Settings from the environment: the data directory, fast mode, epochs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import course_utils
+from course_utils import config
+
+
+def test_argument_wins_over_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "from-env"))
+    assert config.data_dir(tmp_path / "from-arg") == tmp_path / "from-arg"
+    assert (tmp_path / "from-arg").is_dir()          # created on demand
+    assert not (tmp_path / "from-env").exists()
+
+
+def test_environment_variable_is_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "from-env"))
+    assert config.data_dir() == tmp_path / "from-env"
+
+
+def test_checkout_data_folder_is_the_default(monkeypatch):
+    monkeypatch.delenv("COURSE_DATA_DIR")
+    repo_data = Path(course_utils.__file__).resolve().parents[1] / "data"
+    if not (repo_data / "README.md").is_file():
+        pytest.skip("course_utils is not imported from a checkout with data/README.md")
+    assert config.repo_data_dir() == repo_data
+    assert config.data_dir() == repo_data
+
+
+def test_data_dir_that_is_a_file_is_refused(tmp_path):
+    (tmp_path / "oops").write_text("")
+    with pytest.raises(NotADirectoryError, match="is a file"):
+        config.data_dir(tmp_path / "oops")
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("1", True), ("true", True), ("YES", True), (" On ", True),
+    ("0", False), ("false", False), ("", False), ("no", False),
+])
+def test_fast_mode_reads_the_environment(monkeypatch, value, expected):
+    monkeypatch.setenv("COURSE_FAST", value)
+    assert config.fast_mode() is expected
+
+
+def test_fast_mode_is_off_when_unset():
+    assert config.fast_mode() is False
+
+
+def test_num_epochs(monkeypatch):
+    assert config.num_epochs(5) == 5
+    monkeypatch.setenv("COURSE_FAST", "1")
+    assert config.num_epochs(5) == 1
+    assert config.num_epochs(1) == 1
+
+
+@pytest.mark.parametrize("bad", [0, -3])
+def test_num_epochs_rejects_less_than_one(bad):
+    with pytest.raises(ValueError, match="at least 1"):
+        config.num_epochs(bad)
+
+
+def test_num_epochs_rejects_non_integers():
+    with pytest.raises(TypeError):
+        config.num_epochs(2.5)
+
+
+def test_constants_match_the_agreed_api():
+    assert (config.DATA_DIR_ENV, config.FAST_ENV, config.SYNTHETIC_ENV) == (
+        "COURSE_DATA_DIR", "COURSE_FAST", "COURSE_SYNTHETIC_FALLBACK")
+    assert (config.FAST_TRAIN_PER_CLASS, config.FAST_TEST_PER_CLASS) == (100, 40)
