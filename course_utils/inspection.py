@@ -1,0 +1,360 @@
+"""Looking inside a model: parameter counts, a layer table, the computation graph, activations.
+
+- ``count_parameters(model)``: how many numbers training has to learn.
+- ``summary(model, (3, 32, 32))``: a table of layers, output shapes and
+  parameter counts (made by the ``torchsummary`` package).
+- ``show_graph(model, x)``: the graph of operations autograd records for one
+  forward pass (made by ``torchviz``; drawn by Graphviz).
+- ``capture_activations(model, ["features.0"])``: what the chosen layers
+  output, to look at feature maps.
+
+None of them changes the model: weights, batch-normalization statistics,
+train/eval mode and the random number generators are as they were before.
+
+Example:
+    >>> import course_utils as cu                             # doctest: +SKIP
+    >>> cu.count_parameters(nn.Linear(3 * 32 * 32, 10))      # doctest: +SKIP
+    30730
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torchsummary import summary as torchsummary_summary
+
+from course_utils.training import model_device
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    """The number of parameters (weights and biases) in a model.
+
+    With ``trainable_only=True`` (the default) frozen parameters
+    (``requires_grad=False``) are left out. A parameter shared by two layers
+    counts once.
+
+    Example:
+        >>> count_parameters(nn.Linear(3072, 10))   # 3072 * 10 weights + 10 biases
+        30730
+    """
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+# --------------------------------------------------------------------------
+# Running a model without side effects
+# --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _untouched(model: nn.Module) -> Iterator[None]:
+    """Let a ``with`` block run the model, then put back what a forward pass may change.
+
+    Restored afterwards: every buffer (e.g. batch normalization's running
+    mean/var and num_batches_tracked), every layer's train/eval mode, forward
+    hooks left behind by a failed pass, and the random number generators (so
+    dropout or random dummy inputs do not change later results).
+    """
+    device = model_device(model)
+    buffers = {name: buffer.detach().clone() for name, buffer in model.named_buffers()}
+    modes = {module: module.training for module in model.modules()}
+    hook_ids = {module: set(module._forward_hooks) for module in model.modules()}
+    rng_devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=rng_devices, device_type="cuda"):
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for name, buffer in model.named_buffers():
+                    buffer.copy_(buffers[name])
+            for module, was_training in modes.items():
+                module.training = was_training
+            _remove_new_hooks(hook_ids)
+
+
+def _remove_new_hooks(hook_ids: dict[nn.Module, set[int]]) -> None:
+    """Remove forward hooks added since ``hook_ids`` was recorded.
+
+    torchsummary removes its hooks only when the forward pass succeeds; this
+    cleans up after a failed one, so hooks never pile up on a model.
+    """
+    for module, old_ids in hook_ids.items():
+        for hook_id in set(module._forward_hooks) - old_ids:
+            del module._forward_hooks[hook_id]
+            getattr(module, "_forward_hooks_with_kwargs", {}).pop(hook_id, None)
+            getattr(module, "_forward_hooks_always_called", {}).pop(hook_id, None)
+
+
+# --------------------------------------------------------------------------
+# summary
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class ModelSummary:
+    """A model's layer table as text, plus its parameter counts.
+
+    Printing it, or ending a notebook cell with it, shows the table.
+    """
+
+    text: str
+    total_params: int
+    trainable_params: int
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _check_input_size(input_size: object) -> tuple[int, ...]:
+    """input_size must be the shape of ONE example, e.g. (3, 32, 32): positive whole numbers."""
+    if isinstance(input_size, list):
+        input_size = tuple(input_size)
+    ok = (
+        isinstance(input_size, tuple)
+        and len(input_size) > 0
+        and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in input_size)
+    )
+    if not ok:
+        raise ValueError(
+            "input_size must be the shape of one input without the batch dimension, as a tuple of "
+            f"positive whole numbers, e.g. (3, 32, 32) for a colour image; got {input_size!r}. "
+            "(Models with several inputs are not supported.)"
+        )
+    return input_size
+
+
+def _dummy_pass(model: nn.Module, input_size: tuple[int, ...], device: torch.device) -> None:
+    """Run the model once on a small zero batch, turning a failure into a helpful error."""
+    try:
+        with torch.no_grad():
+            model(torch.zeros(2, *input_size, device=device))
+    except Exception as error:
+        raise ValueError(
+            f"The model could not process a batch of shape {(2, *input_size)} "
+            f"(input_size={input_size} plus a batch dimension): {error}\n"
+            "Check that input_size matches what the model expects, e.g. (3, 32, 32) for "
+            "CIFAR-10 or (1, 28, 28) for Fashion-MNIST."
+        ) from error
+
+
+def _run_torchsummary(model: nn.Module, input_size: tuple[int, ...], batch_size: int, device: torch.device) -> str:
+    """Call torchsummary on the model's device and return what it prints."""
+    # torchsummary leaves out the model itself, so a single layer would give an empty
+    # table: wrap it in a Sequential to get one row for it.
+    shown = model if list(model.children()) else nn.Sequential(model)
+    printed = io.StringIO()
+    # torchsummary makes its dummy batch on the *current* CUDA device: make that the model's.
+    device_context = torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
+    with device_context, contextlib.redirect_stdout(printed), torch.no_grad():
+        torchsummary_summary(shown, input_size, batch_size=batch_size, device=device.type)
+    return printed.getvalue()
+
+
+def _counted_by_torchsummary(text: str, label: str) -> int:
+    """Read a number such as "Total params: 1,234" back from torchsummary's text."""
+    for line in text.splitlines():
+        if line.startswith(label):
+            return int(line.split(":")[1].strip().replace(",", ""))
+    raise RuntimeError(f"torchsummary's output has no line starting with {label!r}:\n{text}")
+
+
+def _with_true_totals(text: str, total: int, trainable: int) -> str:
+    """Replace torchsummary's totals by the true counts, with a note when they differed.
+
+    torchsummary only counts tensors named ``weight`` and ``bias`` of layers it
+    sees running, once per call; it misses other parameters and counts a layer
+    used twice twice.
+    """
+    counted = _counted_by_torchsummary(text, "Total params:")
+    counted_trainable = _counted_by_torchsummary(text, "Trainable params:")
+    true_lines = {
+        "Total params:": f"Total params: {total:,}",
+        "Trainable params:": f"Trainable params: {trainable:,}",
+        "Non-trainable params:": f"Non-trainable params: {total - trainable:,}",
+    }
+    lines = []
+    for line in text.splitlines():
+        for start, replacement in true_lines.items():
+            if line.startswith(start):
+                line = replacement
+        lines.append(line)
+    if (counted, counted_trainable) != (total, trainable):
+        lines.append(
+            f"Note: the rows above add up to {counted:,} parameters; the totals count each parameter "
+            "of the model once (torchsummary sees only layers' weight and bias, once per use)."
+        )
+    return "\n".join(lines)
+
+
+def summary(model: nn.Module, input_size: tuple[int, ...], *, batch_size: int = 2) -> ModelSummary:
+    """A table of the model's layers with their output shapes and parameter counts.
+
+    ``input_size`` is the shape of ONE input, without the batch dimension:
+    ``(3, 32, 32)`` for a CIFAR-10 image. The table comes from the
+    ``torchsummary`` package, which runs a dummy batch through the model on the
+    model's own device (CPU or CUDA). The model is left exactly as it was: the
+    pass runs in evaluation mode, and batch-normalization statistics, each
+    layer's mode and the random number generators are restored. ``batch_size``
+    is only the number shown as the first dimension of each output shape.
+
+    Example:
+        >>> model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10))
+        >>> result = summary(model, (3, 32, 32))
+        >>> result.total_params
+        30730
+        >>> print(result)                   # doctest: +ELLIPSIS
+        ----------------------------------------------------------------
+                Layer (type)               Output Shape         Param #
+        ...
+    """
+    input_size = _check_input_size(input_size)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number, at least 1; got {batch_size!r}.")
+    device = model_device(model)
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(
+            f"summary works for models on the CPU or a CUDA GPU; this model is on {device}. "
+            "Move a copy to the CPU for the summary: summary(copy.deepcopy(model).cpu(), input_size)."
+        )
+    total = count_parameters(model, trainable_only=False)
+    if total == 0:
+        raise ValueError("This model has no parameters, so there is nothing to summarize.")
+    with _untouched(model):
+        model.eval()  # dropout off, batch normalization uses (and does not update) running statistics
+        _dummy_pass(model, input_size, device)
+        text = _run_torchsummary(model, input_size, batch_size, device)
+    trainable = count_parameters(model)
+    return ModelSummary(_with_true_totals(text, total, trainable), total, trainable)
+
+
+# --------------------------------------------------------------------------
+# show_graph
+# --------------------------------------------------------------------------
+
+
+def _require_dot() -> None:
+    """Fail early, with install instructions, when Graphviz's ``dot`` program is missing."""
+    if shutil.which("dot") is None:
+        raise RuntimeError(
+            "show_graph needs the Graphviz program 'dot' to draw the graph, and it was not found. "
+            "Install Graphviz:\n"
+            "  Debian/Ubuntu: sudo apt-get install graphviz\n"
+            "  conda:         conda install -c conda-forge graphviz\n"
+            "  macOS:         brew install graphviz\n"
+            "  Windows:       https://graphviz.org/download/ (add it to PATH)\n"
+            "Colab already has it. Then restart the kernel."
+        )
+
+
+def show_graph(model: nn.Module, example_input: torch.Tensor):
+    """Draw the graph of operations that autograd records for one forward pass.
+
+    Blue boxes are the model's parameters (named as in ``model.named_parameters()``,
+    with their shapes); grey boxes are the operations whose gradients
+    backpropagation computes, from the output (green, at the top) back to the
+    parameters. The model runs once on ``example_input`` (a batch, e.g. one
+    image of shape 1 x 3 x 32 x 32) in its current mode; its batch-normalization
+    statistics and the random number generators are restored afterwards.
+
+    Returns a ``graphviz.Digraph``: a notebook cell ending with it shows the
+    picture; ``.source`` holds the text description.
+
+    Example:
+        >>> model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10))
+        >>> graph = show_graph(model, torch.zeros(1, 3, 32, 32))   # doctest: +SKIP
+        >>> graph                                                 # doctest: +SKIP
+    """
+    _require_dot()
+    try:
+        import torchviz
+    except ImportError as error:
+        raise ImportError(
+            "show_graph needs the torchviz package: install it with  pip install torchviz  "
+            "(in a notebook: %pip install torchviz), then restart the kernel."
+        ) from error
+    if not isinstance(example_input, torch.Tensor):
+        raise TypeError(f"example_input must be a torch.Tensor (a batch of inputs), got {type(example_input).__name__}.")
+    with _untouched(model), torch.enable_grad():
+        output = model(example_input.to(model_device(model)))
+    return torchviz.make_dot(output, params=dict(model.named_parameters()))
+
+
+# --------------------------------------------------------------------------
+# capture_activations
+# --------------------------------------------------------------------------
+
+
+def _find_layers(model: nn.Module, layers: Sequence[str] | Mapping[str, nn.Module] | str) -> dict[str, nn.Module]:
+    """Turn layer names (dotted paths like "features.0") or a dict of modules into {name: module}."""
+    if isinstance(layers, Mapping):
+        for name, module in layers.items():
+            if not isinstance(module, nn.Module):
+                raise TypeError(f"layers[{name!r}] must be an nn.Module, got {type(module).__name__}.")
+        return dict(layers)
+    if isinstance(layers, str):
+        layers = [layers]
+    available = dict(model.named_modules())
+    found = {}
+    for name in layers:
+        if name not in available or name == "":
+            names = ", ".join(repr(n) for n in available if n)
+            raise ValueError(f"The model has no layer named {name!r}. Its layers are: {names}.")
+        found[name] = available[name]
+    return found
+
+
+def _detached_copy(output: object) -> object:
+    """A detached CPU copy of a layer's output (a copy, so in-place operations later do not change it)."""
+    if isinstance(output, torch.Tensor):
+        return output.detach().to("cpu", copy=True)
+    if isinstance(output, (tuple, list)):
+        return tuple(_detached_copy(item) for item in output)
+    return output
+
+
+@contextlib.contextmanager
+def capture_activations(
+    model: nn.Module, layers: Sequence[str] | Mapping[str, nn.Module] | str
+) -> Iterator[dict[str, torch.Tensor]]:
+    """Record what chosen layers output while the model runs inside a ``with`` block.
+
+    ``layers`` names the layers as in ``model.named_modules()``: attribute
+    names like ``"conv1"`` or dotted paths like ``"features.0"`` (layer 0 of
+    the Sequential ``features``); or give a dict {name: module}. The block
+    gets a dict that each forward pass fills with name -> output (detached,
+    on the CPU). The hooks that do the recording are removed when the block
+    ends, also after an error, so running the cell again never stacks them.
+
+    Example:
+        >>> model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(10))
+        >>> with capture_activations(model, ["0", "1"]) as activations:   # doctest: +SKIP
+        ...     model(torch.zeros(1, 3, 32, 32))
+        >>> activations["1"].shape                                         # doctest: +SKIP
+        torch.Size([1, 8, 30, 30])
+    """
+    found = _find_layers(model, layers)
+    activations: dict[str, torch.Tensor] = {}
+    handles = []
+    try:
+        for name, module in found.items():
+            handles.append(module.register_forward_hook(_recorder(activations, name)))
+        yield activations
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _recorder(activations: dict, name: str):
+    """A forward hook that stores a layer's output under ``name``."""
+
+    def hook(module: nn.Module, inputs: tuple, output: object) -> None:
+        activations[name] = _detached_copy(output)
+
+    return hook

@@ -1,0 +1,319 @@
+"""Tests for course_utils.training, on tiny synthetic tensors (no data sets needed)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from course_utils.training import (
+    HISTORY_COLUMNS,
+    Evaluation,
+    accuracy,
+    confusion_matrix,
+    eval_mode,
+    evaluate,
+    get_device,
+    model_device,
+    per_class_accuracy,
+    predict,
+    seed_everything,
+    train,
+)
+
+
+class Batches:
+    """A minimal loader: a list of (X, y) pairs plus class names, like a TensorLoader."""
+
+    def __init__(self, pairs: list, classes: tuple[str, ...]):
+        self.pairs = pairs
+        self.classes = classes
+
+    def __iter__(self):
+        return iter(self.pairs)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+
+def make_data(n: int = 64, num_classes: int = 3, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Small images (1 x 4 x 4) whose class is easy to learn: a bright pixel per class."""
+    generator = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, num_classes, (n,), generator=generator)
+    X = torch.randn(n, 1, 4, 4, generator=generator) * 0.1
+    X[torch.arange(n), 0, y // 4, y % 4] += 2.0
+    return X, y
+
+
+def make_model(num_classes: int = 3) -> nn.Module:
+    return nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Dropout(0.2), nn.Linear(8, num_classes))
+
+
+def make_loader(batch_size: int = 8, shuffle: bool = False) -> DataLoader:
+    X, y = make_data()
+    return DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=shuffle)
+
+
+@pytest.fixture(autouse=True)
+def no_fast_mode(monkeypatch):
+    monkeypatch.delenv("COURSE_FAST", raising=False)
+
+
+# --- devices and seeds ------------------------------------------------------
+
+
+def test_get_device_cpu_and_default():
+    assert get_device("cpu") == torch.device("cpu")
+    assert get_device().type in ("cuda", "mps", "cpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_get_device_unavailable_preference_is_a_clear_error():
+    with pytest.raises(ValueError, match="not available.*Available here: .*cpu"):
+        get_device("cuda")
+
+
+def test_model_device_handles_parameterless_models():
+    assert model_device(nn.Linear(2, 2)) == torch.device("cpu")
+    assert model_device(nn.ReLU()) == torch.device("cpu")
+
+
+def test_seed_everything_makes_training_repeatable():
+    histories = []
+    for _ in range(2):
+        seed_everything(0)
+        model = make_model()
+        histories.append(train(model, make_loader(shuffle=True), epochs=2, log_every=3, progress=False))
+    pd.testing.assert_frame_equal(histories[0], histories[1])
+
+
+# --- train ------------------------------------------------------------------
+
+
+def test_train_history_rows_and_columns(capsys):
+    seed_everything(0)
+    history = train(make_model(), make_loader(batch_size=8), epochs=2, log_every=3, progress=False)
+    assert list(history.columns) == HISTORY_COLUMNS
+    # 8 batches per epoch: rows after batches 3 and 6, and at the epoch's end (8).
+    assert history["epoch"].tolist() == [1, 1, 1, 2, 2, 2]
+    assert history["batch"].tolist() == [3, 6, 8, 3, 6, 8]
+    assert history["examples"].tolist() == [24, 48, 64, 88, 112, 128]
+    assert history["accuracy"].between(0, 1).all()
+    assert (history["loss"] > 0).all()
+    out = capsys.readouterr()
+    epoch_lines = [line for line in out.out.splitlines() if line.startswith("epoch")]
+    assert len(epoch_lines) == 2 and "train accuracy" in epoch_lines[0]
+    assert out.err == ""  # progress=False: no progress bar
+
+
+def test_train_learns_something():
+    seed_everything(0)
+    model = make_model()
+    loader = make_loader()
+    before = evaluate(model, loader).accuracy
+    train(model, loader, epochs=15, lr=1e-2, progress=False)
+    assert evaluate(model, loader).accuracy > max(before, 0.8)
+
+
+def test_train_accepts_a_list_of_pairs_and_a_custom_optimizer():
+    X, y = make_data(n=20)
+    pairs = [(X[:10], y[:10]), (X[10:], y[10:])]
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    history = train(model, pairs, optimizer=optimizer, device="cpu", progress=False)
+    assert history["examples"].tolist() == [20]
+    assert model.training
+
+
+def test_train_shows_a_progress_bar_by_default(capsys):
+    train(make_model(), make_loader(), progress=True)
+    assert "epoch 1/1" in capsys.readouterr().err
+
+
+def test_fast_mode_caps_epochs_with_one_line(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_FAST", "1")
+    history = train(make_model(), make_loader(), epochs=3, progress=False)
+    assert history["epoch"].unique().tolist() == [1]
+    lines = capsys.readouterr().out.splitlines()
+    assert sum("Fast mode" in line for line in lines) == 1
+    assert any("1 epoch instead of 3" in line for line in lines)
+
+
+def test_train_empty_loader_is_an_error():
+    with pytest.raises(ValueError, match="no batches"):
+        train(make_model(), [], progress=False)
+
+
+def test_train_generator_runs_out_after_one_epoch():
+    X, y = make_data(n=8)
+    batches = ((X, y) for _ in range(1))
+    with pytest.raises(ValueError, match="generator"):
+        train(make_model(), batches, epochs=2, progress=False)
+
+
+def test_train_labels_out_of_range():
+    X, y = make_data(num_classes=5)
+    with pytest.raises(ValueError, match="outputs 3 scores"):
+        train(make_model(num_classes=3), [(X, y)], progress=False)
+
+
+def test_train_output_must_be_2d():
+    X, y = make_data()
+    model = nn.Conv2d(1, 3, kernel_size=3)  # forgot nn.Flatten and nn.Linear
+    with pytest.raises(ValueError, match="must be 2-D.*Flatten"):
+        train(model, [(X, y)], progress=False)
+
+
+def test_train_integer_inputs_are_an_error():
+    X, y = make_data()
+    with pytest.raises(TypeError, match="floating point.*uint8"):
+        train(make_model(), [((X * 50).to(torch.uint8), y)], progress=False)
+
+
+def test_train_float_labels_are_an_error():
+    X, y = make_data()
+    with pytest.raises(TypeError, match="class indices"):
+        train(make_model(), [(X, y.float())], progress=False)
+
+
+def test_train_batches_must_be_pairs():
+    X, y = make_data()
+    with pytest.raises(TypeError, match=r"pair \(X, y\)"):
+        train(make_model(), [(X, y, y)], progress=False)
+
+
+def test_train_nan_loss_stops_and_suggests_a_smaller_learning_rate():
+    model = make_model()
+    with torch.no_grad():
+        model[1].weight.fill_(float("nan"))
+    with pytest.raises(FloatingPointError, match="smaller learning rate"):
+        train(model, make_loader(), progress=False)
+
+
+def test_train_model_without_parameters_is_an_error():
+    with pytest.raises(ValueError, match="no trainable parameters"):
+        train(nn.Flatten(), make_loader(), progress=False)
+
+
+def test_train_rejects_bad_log_every_and_epochs():
+    with pytest.raises(ValueError, match="log_every"):
+        train(make_model(), make_loader(), log_every=0, progress=False)
+    with pytest.raises(ValueError, match="at least 1"):
+        train(make_model(), make_loader(), epochs=0, progress=False)
+
+
+# --- predict and evaluate ------------------------------------------------------
+
+
+def test_predict_from_a_tensor_in_batches_and_from_a_loader():
+    seed_everything(0)
+    model = make_model().eval()
+    X, _ = make_data()
+    expected = model(X).argmax(dim=1)
+    model.train()
+    from_tensor = predict(model, X, batch_size=5)
+    from_loader = predict(model, make_loader())
+    assert from_tensor.dtype == torch.int64 and from_tensor.device.type == "cpu"
+    assert torch.equal(from_tensor, expected)
+    assert torch.equal(from_loader, expected)
+    assert model.training  # mode restored
+
+
+def test_predict_errors():
+    with pytest.raises(ValueError, match="no batches"):
+        predict(make_model(), [])
+    with pytest.raises(TypeError, match="floating point"):
+        predict(make_model(), torch.zeros(4, 1, 4, 4, dtype=torch.uint8))
+
+
+@pytest.mark.parametrize("start_in_training_mode", [True, False])
+def test_evaluate_restores_each_layers_mode(start_in_training_mode):
+    model = make_model()
+    model.train(start_in_training_mode)
+    model[3].eval()  # a layer with its own mode must keep it
+    before = [m.training for m in model.modules()]
+    evaluate(model, make_loader())
+    assert [m.training for m in model.modules()] == before
+
+
+def test_evaluate_numbers_match_a_hand_computation():
+    seed_everything(0)
+    model = make_model().eval()
+    X, y = make_data()
+    scores = model(X)
+    result = evaluate(model, Batches([(X[:40], y[:40]), (X[40:], y[40:])], ("a", "b", "c")))
+    assert isinstance(result, Evaluation)
+    assert result.accuracy == pytest.approx((scores.argmax(1) == y).float().mean().item())
+    assert result.loss == pytest.approx(nn.functional.cross_entropy(scores, y).item(), rel=1e-5)
+    assert torch.equal(result.labels, y)
+    assert result.classes == ("a", "b", "c")
+    assert result.confusion.sum() == 64 and result.confusion.shape == (3, 3)
+    assert list(result.per_class.index) == ["a", "b", "c"]
+    assert repr(result).startswith("Evaluation(accuracy=") and "on 64 images, loss=" in repr(result)
+
+
+def test_evaluate_falls_back_to_numbered_classes():
+    result = evaluate(make_model(), make_loader())
+    assert result.classes == ("0", "1", "2")
+
+
+def test_evaluate_class_count_must_match_the_model():
+    X, y = make_data()
+    with pytest.raises(ValueError, match="4 classes but the model outputs 3"):
+        evaluate(make_model(), Batches([(X, y)], ("a", "b", "c", "d")))
+
+
+def test_evaluate_empty_loader_is_an_error():
+    with pytest.raises(ValueError, match="no batches"):
+        evaluate(make_model(), [])
+
+
+def test_evaluation_repr_and_most_confused():
+    labels = torch.tensor([0, 0, 0, 1, 1, 2])
+    predictions = torch.tensor([1, 1, 0, 0, 1, 2])
+    result = Evaluation(4 / 6, 1.2345, predictions, labels, ("cat", "dog", "frog"))
+    assert repr(result) == "Evaluation(accuracy=66.7% on 6 images, loss=1.23)"
+    table = result.most_confused(k=5)
+    assert list(table.columns) == ["true", "predicted", "count"]
+    assert table.iloc[0].tolist() == ["cat", "dog", 2]
+    assert table["count"].tolist() == [2, 1]
+    assert len(result.most_confused(k=1)) == 1
+
+
+# --- helpers -------------------------------------------------------------------
+
+
+def test_accuracy_helper():
+    assert accuracy(torch.tensor([0, 1, 1, 2]), torch.tensor([0, 1, 2, 2])) == 0.75
+    assert accuracy([1, 1], np.array([1, 0])) == 0.5
+    with pytest.raises(ValueError, match="2 predictions but 3 labels"):
+        accuracy([0, 1], [0, 1, 2])
+    with pytest.raises(ValueError, match="argmax"):
+        accuracy(torch.zeros(3, 2), torch.zeros(3))
+
+
+def test_confusion_matrix_rows_are_true_classes():
+    matrix = confusion_matrix([0, 0, 1, 2], [0, 1, 1, 1], num_classes=3)
+    assert matrix.tolist() == [[1, 1, 0], [0, 1, 0], [0, 1, 0]]
+    assert np.issubdtype(matrix.dtype, np.integer)
+    with pytest.raises(ValueError, match="0 .. 2"):
+        confusion_matrix([0, 3], [0, 0], num_classes=3)
+
+
+def test_per_class_accuracy_has_nan_for_missing_classes():
+    table = per_class_accuracy([0, 0, 1], [0, 1, 1], ["cat", "dog", "frog"])
+    assert list(table.columns) == ["correct", "total", "accuracy"]
+    assert table.loc["cat", "accuracy"] == 0.5
+    assert table.loc["dog", "total"] == 1
+    assert np.isnan(table.loc["frog", "accuracy"])
+
+
+def test_eval_mode_restores_mode_after_an_error():
+    model = make_model()
+    with pytest.raises(RuntimeError):
+        with eval_mode(model):
+            assert not model.training
+            raise RuntimeError("boom")
+    assert all(m.training for m in model.modules())
