@@ -1,1 +1,86 @@
-"""Helpers for the deep image classification course (public API re-exported here)."""
+"""Helpers for the deep image classification course.
+
+Notebooks use the package through one short name::
+
+    import course_utils as cu
+
+    cu.seed_everything(0)
+    device = cu.get_device()
+    train_loader, test_loader = cu.make_loaders("cifar10", batch_size=64, device=device)
+    history = cu.train(model, train_loader, epochs=2)
+    evaluation = cu.evaluate(model, test_loader)
+
+Each concern lives in its own short module (read them!):
+
+- ``config``      data directory, fast mode, epoch cap
+- ``datasets``    the registry of data sets and the readers that decode their files
+- ``download``    download → verify → rename into place
+- ``loaders``     ``ImageSet``, ``load_dataset``, the cache, ``TensorLoader``
+- ``synthetic``   a labelled synthetic Sign-Language MNIST stand-in for tests
+- ``training``    device, seeding, ``train``, ``evaluate``, ``predict``
+- ``plotting``    image grids, curves, confusion matrix, kernels, feature maps, diagrams
+- ``inspection``  model summary, computational graph, activation capture
+- ``live``        the live-notebook tool (``python -m course_utils.live``)
+"""
+from __future__ import annotations
+
+from course_utils.config import data_dir, fast_mode, num_epochs
+from course_utils.datasets import DATASETS, DatasetInfo, RemoteFile, dataset_info
+from course_utils.download import DownloadError
+from course_utils.inspection import (
+    ModelSummary,
+    capture_activations,
+    count_parameters,
+    show_graph,
+    summary,
+)
+from course_utils.loaders import (
+    ImageSet,
+    TensorLoader,
+    denormalize,
+    load_dataset,
+    make_loaders,
+    normalize,
+)
+from course_utils.plotting import (
+    draw_convolution_example,
+    draw_max_pooling,
+    draw_network,
+    plot_confusion_matrix,
+    plot_history,
+    plot_per_class_accuracy,
+    show_convolution,
+    show_feature_maps,
+    show_images,
+    show_kernels,
+    show_predictions,
+)
+from course_utils.training import (
+    Evaluation,
+    accuracy,
+    confusion_matrix,
+    evaluate,
+    get_device,
+    model_device,
+    per_class_accuracy,
+    predict,
+    seed_everything,
+    train,
+)
+
+__all__ = [
+    # config
+    "data_dir", "fast_mode", "num_epochs",
+    # data
+    "DATASETS", "DatasetInfo", "RemoteFile", "dataset_info", "DownloadError",
+    "ImageSet", "TensorLoader", "load_dataset", "make_loaders", "normalize", "denormalize",
+    # training
+    "get_device", "seed_everything", "train", "evaluate", "predict", "Evaluation",
+    "accuracy", "confusion_matrix", "per_class_accuracy", "model_device",
+    # plotting
+    "show_images", "show_predictions", "plot_history", "plot_confusion_matrix",
+    "plot_per_class_accuracy", "show_convolution", "show_kernels", "show_feature_maps",
+    "draw_network", "draw_convolution_example", "draw_max_pooling",
+    # inspection
+    "summary", "ModelSummary", "count_parameters", "show_graph", "capture_activations",
+]
