@@ -25,7 +25,7 @@ Each concern lives in its own short module (read them!):
 from __future__ import annotations
 
 from course_utils.config import data_dir, fast_mode, num_epochs
-from course_utils.datasets import DATASETS, DatasetInfo, RemoteFile, dataset_info
+from course_utils.datasets import DATASETS, DataFormatError, DatasetInfo, RemoteFile, dataset_info
 from course_utils.download import DownloadError
 from course_utils.inspection import (
     ModelSummary,
@@ -72,7 +72,7 @@ __all__ = [
     # config
     "data_dir", "fast_mode", "num_epochs",
     # data
-    "DATASETS", "DatasetInfo", "RemoteFile", "dataset_info", "DownloadError",
+    "DATASETS", "DataFormatError", "DatasetInfo", "RemoteFile", "dataset_info", "DownloadError",
     "ImageSet", "TensorLoader", "load_dataset", "make_loaders", "normalize", "denormalize",
     # training
     "get_device", "seed_everything", "train", "evaluate", "predict", "Evaluation",

@@ -256,10 +256,11 @@ def _require_dot() -> None:
 def show_graph(model: nn.Module, example_input: torch.Tensor):
     """Draw the graph of operations that autograd records for one forward pass.
 
-    Blue boxes are the model's parameters (named as in ``model.named_parameters()``,
-    with their shapes); grey boxes are the operations whose gradients
-    backpropagation computes, from the output (green, at the top) back to the
-    parameters. The model runs once on ``example_input`` (a batch, e.g. one
+    Blue boxes at the top are the model's parameters (named as in
+    ``model.named_parameters()``, with their shapes); grey boxes are the
+    operations whose gradients backpropagation computes; the green box at the
+    bottom is the output, where backpropagation starts before it works its way
+    up to the parameters. The model runs once on ``example_input`` (a batch, e.g. one
     image of shape 1 x 3 x 32 x 32) in its current mode; its batch-normalization
     statistics and the random number generators are restored afterwards.
 
