@@ -26,10 +26,11 @@ lab: venv
 	$(VENV)/bin/jupyter lab notebooks/
 
 # Unit tests and every lecture notebook (nbval, fast mode), in parallel by file.
+# One torch thread per worker: pytest-xdist already runs one worker per core.
 # Notebook 07 runs on a generated, clearly labelled synthetic stand-in when the
 # real Sign-Language MNIST files are not in the data directory.
 test: venv
-	COURSE_FAST=1 COURSE_SYNTHETIC_FALLBACK=1 $(PY) -m pytest -n auto --dist loadfile \
+	COURSE_FAST=1 COURSE_SYNTHETIC_FALLBACK=1 OMP_NUM_THREADS=1 $(PY) -m pytest -n auto --dist loadfile \
 	    --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	    tests notebooks/[0-9][0-9]-*.ipynb $(PYTEST_ARGS)
 

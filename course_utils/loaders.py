@@ -38,7 +38,7 @@ import torch
 from .config import FAST_TEST_PER_CLASS, FAST_TRAIN_PER_CLASS, data_dir, fast_mode, synthetic_fallback
 from .datasets import SYNTHETIC_MARKER, DatasetInfo, check_split, dataset_info
 from .download import download_dataset, find_local_files, missing_files_message
-from .synthetic import write_synthetic_sign_language
+from .synthetic import MARKER_TEXT, write_synthetic_sign_language
 
 #: Bump this when the cache layout or a reader changes: old cache files are then rebuilt.
 CACHE_FORMAT_VERSION = 1
@@ -101,12 +101,23 @@ def denormalize(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) ->
 class ImageSet:
     """One split of a data set, in memory: uint8 images N×C×H×W and int64 labels N.
 
+    Where the images came from:
+
+    - ``source``: the folder holding the raw files this split was decoded from
+      (the real data, or the ``synthetic/`` folder of a stand-in); None for an
+      ImageSet made by hand. It is kept by ``subset`` and in fast mode, and set
+      even when the images were read from the cache.
+    - ``files``: the raw files of this split inside ``source`` (for
+      Sign-Language MNIST the one CSV file; for CIFAR-10 the pickled batches and
+      ``batches.meta``); empty when ``source`` is None.
+
     Example::
 
         data = load_dataset("fashion_mnist", "test")
         image, label = data[0]
         print(image.shape, data.classes[label])   # torch.Size([1, 28, 28]) Ankle boot
         print(data.class_counts()["Trouser"])     # 1000
+        print(data.files[0].name)                 # t10k-images-idx3-ubyte.gz
     """
 
     images: torch.Tensor
@@ -119,6 +130,8 @@ class ImageSet:
     synthetic: bool = False
     fast: bool = False
     dataset_title: str = ""
+    source: Path | None = None
+    files: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.dim() != 4:
@@ -131,6 +144,8 @@ class ImageSet:
         self.classes = tuple(self.classes)
         self.mean = tuple(float(m) for m in self.mean)
         self.std = tuple(float(s) for s in self.std)
+        self.source = Path(self.source) if self.source is not None else None
+        self.files = tuple(Path(f) for f in self.files)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -258,7 +273,9 @@ def _raw_folder(info: DatasetInfo, root: Path, split: str, download: bool) -> tu
     folder = find_local_files(info, root, split)
     if folder is None and info.has_synthetic and synthetic_fallback():
         folder = root / "synthetic" / info.name
-        if not all((folder / name).is_file() for name in (*info.split_files(split), SYNTHETIC_MARKER)):
+        marker = folder / SYNTHETIC_MARKER
+        complete = all((folder / name).is_file() for name in (*info.split_files(split), SYNTHETIC_MARKER))
+        if not complete or marker.read_text() != MARKER_TEXT:   # missing, or made by an older generator
             write_synthetic_sign_language(folder)
     elif folder is None:
         if not download:
@@ -267,18 +284,20 @@ def _raw_folder(info: DatasetInfo, root: Path, split: str, download: bool) -> tu
     return folder, (folder / SYNTHETIC_MARKER).is_file()
 
 
-def load_arrays(info: DatasetInfo, split: str, root: Path, download: bool = True) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Decoded (images, labels, synthetic) for one split, from the cache when it is up to date."""
+def load_arrays(
+    info: DatasetInfo, split: str, root: Path, download: bool = True
+) -> tuple[np.ndarray, np.ndarray, bool, Path]:
+    """Decoded (images, labels, synthetic, raw-files folder) for one split, from the cache when it is up to date."""
     folder, synthetic = _raw_folder(info, root, split, download)
     path = cache_path(root, info.name, split, synthetic)
     fingerprint = _fingerprint(info, folder, split)
     cached = _read_cache(path, fingerprint)
     if cached is not None:
-        return cached[0], cached[1], synthetic
+        return cached[0], cached[1], synthetic, folder
     print(f"Decoding {info.title} ({split}) from {folder} once; caching it in {path}", flush=True)
     images, labels = info.read(folder, split, check_count=not synthetic)
     _write_cache(path, images, labels, fingerprint)
-    return images, labels, synthetic
+    return images, labels, synthetic, folder
 
 
 def _statistics(images: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -310,6 +329,10 @@ def load_dataset(
         info: a modified registry entry (e.g. another download URL); default ``dataset_info(name)``.
 
     Sign-Language MNIST's ``mean``/``std`` are computed from its training split.
+    The result's ``source`` is the folder of raw files the split was decoded from
+    (also when it came from the cache), and ``files`` are the split's raw files
+    in it, e.g. ``load_dataset("sign_language_mnist", "train").files[0]`` is
+    the path of ``sign_mnist_train.csv``.
 
     Example::
 
@@ -326,7 +349,7 @@ def load_dataset(
     root = data_dir(root)
     fast = fast_mode() if fast is None else bool(fast)
 
-    images, labels, synthetic = load_arrays(info, split, root, download)
+    images, labels, synthetic, folder = load_arrays(info, split, root, download)
     if len(labels) == 0:
         raise ValueError(f"{info.title} ({split}) holds no images; delete {root / info.folder} and load it again.")
     if info.mean is not None and info.std is not None:
@@ -337,7 +360,8 @@ def load_dataset(
 
     data = ImageSet(images=torch.from_numpy(images), labels=torch.from_numpy(labels), classes=info.classes,
                     mean=mean, std=std, name=info.name, split=split, synthetic=synthetic, fast=False,
-                    dataset_title=info.title)
+                    dataset_title=info.title, source=folder.absolute(),
+                    files=tuple(folder.absolute() / file_name for file_name in info.split_files(split)))
     if fast:
         per_class = FAST_TRAIN_PER_CLASS if split == "train" else FAST_TEST_PER_CLASS
         data = data.subset(balanced_subset_indices(labels, per_class, len(info.classes)))

@@ -265,3 +265,16 @@ def test_archive_without_the_expected_folder(http_server, data_with_notes, tmp_p
 def test_info_of_another_data_set_is_refused(refused_url):
     with pytest.raises(ValueError, match="pass the same name"):
         load_dataset("fashion_mnist", info=tiny_cifar_info(refused_url, None))
+
+
+def test_importing_the_package_does_not_load_torchvision():
+    """torchvision loads all of itself (models, torch._dynamo): seconds per import. Only downloads need it."""
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    code = ("import sys, course_utils; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torchvision', 'torchviz')))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", f"imported eagerly: {result.stdout.strip()}"

@@ -85,6 +85,28 @@ def test_real_fashion_mnist(fashion_root):
     assert abs(x.mean().item() - 0.2860) < 0.005 and abs(x.std().item() - 0.3530) < 0.005
 
 
+def test_real_cifar10_knows_its_raw_files(cifar_test, real_data_dir):
+    folder = (real_data_dir / "cifar-10-batches-py").absolute()
+    assert cifar_test.source == folder
+    assert cifar_test.files == (folder / "test_batch", folder / "batches.meta")
+    assert all(path.is_file() for path in cifar_test.files)
+    part = cifar_test.subset([3, 1])
+    assert (part.source, part.files) == (cifar_test.source, cifar_test.files)
+    fast = load_dataset("cifar10", "train", root=real_data_dir, fast=True)
+    assert fast.fast and fast.source == folder
+    assert [path.name for path in fast.files] == [f"data_batch_{i}" for i in range(1, 6)] + ["batches.meta"]
+
+
+def test_real_fashion_mnist_knows_its_raw_files(fashion_root):
+    from conftest import FASHION_SYSTEM_DIR
+    for _ in range(2):   # decoded (or cached by another test), then surely from the cache
+        test = load_dataset("fashion_mnist", "test", root=fashion_root, download=False)
+        assert test.source == FASHION_SYSTEM_DIR   # Debian's copy, read in place
+        assert test.files == (FASHION_SYSTEM_DIR / "t10k-images-idx3-ubyte.gz",
+                              FASHION_SYSTEM_DIR / "t10k-labels-idx1-ubyte.gz")
+    assert cache_path(fashion_root, "fashion_mnist", "test").is_file()
+
+
 def test_normalisation_of_real_cifar(cifar_test):
     x = cifar_test.normalized()
     assert x.dtype == torch.float32 and x.shape == cifar_test.images.shape
@@ -172,8 +194,11 @@ def test_real_cifar_cache_is_used_and_rebuilt_when_damaged(real_data_dir, tmp_pa
     assert "damaged" in capsys.readouterr().out
     assert torch.equal(first.images, again.images) and torch.equal(first.labels, again.labels)
 
-    load_dataset("cifar10", "test", root=root)                        # the rebuilt cache is good
+    cached = load_dataset("cifar10", "test", root=root)               # the rebuilt cache is good
     assert capsys.readouterr().out == ""
+    # Read from the cache, it still knows which raw files it came from:
+    assert cached.source == first.source == (root / "cifar-10-batches-py").absolute()
+    assert cached.files == first.files == (cached.source / "test_batch", cached.source / "batches.meta")
 
 
 def test_cache_file_with_garbage_is_rebuilt(tmp_path, capsys):
@@ -227,6 +252,10 @@ def test_imageset_subset_keeps_order_and_metadata():
     part = data.subset([4, 1])
     assert len(part) == 2 and torch.equal(part.images[0], data.images[4]) and part.labels.tolist() == [0, 1]
     assert (part.classes, part.mean, part.name) == (data.classes, data.mean, data.name)
+    assert (data.source, data.files) == (None, ())   # made by hand: no raw files
+    placed = replace(data, source="/somewhere", files=["/somewhere/a.csv"])
+    assert placed.subset([0]).source == Path("/somewhere")
+    assert placed.subset([0]).files == (Path("/somewhere/a.csv"),)
     assert len(data.subset(range(3))) == 3 and len(data.subset(torch.tensor([0]))) == 1
 
 

@@ -9,7 +9,7 @@ from torch import nn
 
 from course_utils.datasets import SIGN_COLUMNS, SYNTHETIC_MARKER
 from course_utils.loaders import TensorLoader, load_dataset, make_loaders
-from course_utils.synthetic import main, synthetic_images, write_synthetic_sign_language
+from course_utils.synthetic import MARKER_TEXT, main, synthetic_images, write_synthetic_sign_language
 
 
 def test_files_have_exactly_the_real_format(tmp_path):
@@ -61,10 +61,13 @@ def test_fallback_loads_a_loudly_labelled_stand_in(monkeypatch, data_root, capsy
     assert train.synthetic and test.synthetic
     assert train.title == "SYNTHETIC stand-in for Sign-Language MNIST — train (not real data)"
     assert "SYNTHETIC" in repr(train)
-    assert (len(train), len(test)) == (24 * 40, 24 * 15)
-    assert train.class_counts()["J"] == 0 and train.class_counts()["A"] == 40
-    # It lives in its own folder, never mixed with real files:
-    assert (data_root / "synthetic" / "sign_language_mnist" / SYNTHETIC_MARKER).is_file()
+    assert (len(train), len(test)) == (24 * 100, 24 * 40)
+    assert train.class_counts()["J"] == 0 and train.class_counts()["A"] == 100
+    # It lives in its own folder, never mixed with real files, and says so:
+    folder = data_root / "synthetic" / "sign_language_mnist"
+    assert (folder / SYNTHETIC_MARKER).is_file()
+    assert train.source == test.source == folder
+    assert train.files == (folder / "sign_mnist_train.csv",) and test.files == (folder / "sign_mnist_test.csv",)
     assert not (data_root / "sign-language-mnist").exists()
     # mean/std come from the (synthetic) training split:
     x = train.images.float() / 255
@@ -72,11 +75,39 @@ def test_fallback_loads_a_loudly_labelled_stand_in(monkeypatch, data_root, capsy
     assert test.mean == train.mean and train.std[0] == pytest.approx(x.std().item(), abs=1e-4)
 
 
-def test_fast_mode_on_the_stand_in_is_capped_by_availability(monkeypatch):
+def test_files_lead_back_to_the_csv_rows(monkeypatch, data_root):
+    """``files`` is the CSV the images were decoded from: row i is image i, reshaped to 1×28×28."""
     monkeypatch.setenv("COURSE_SYNTHETIC_FALLBACK", "1")
-    test = load_dataset("sign_language_mnist", "test", fast=True)
-    assert test.class_counts().tolist() == [15] * 9 + [0] + [15] * 15    # fewer than 40 exist
-    assert test.title.endswith("(not real data) [fast-mode subset]")
+    load_dataset("sign_language_mnist", "test")                  # decodes and writes the cache
+    test = load_dataset("sign_language_mnist", "test")           # from the cache
+    fast = load_dataset("sign_language_mnist", "test", fast=True)
+    assert fast.fast and (fast.source, fast.files) == (test.source, test.files)
+    (csv_path,) = test.files
+    rows = pd.read_csv(csv_path, nrows=5)
+    pixels = torch.tensor(rows.drop(columns="label").to_numpy(), dtype=torch.uint8)
+    assert torch.equal(pixels.reshape(-1, 1, 28, 28), test.images[:5])
+    assert rows["label"].tolist() == test.labels[:5].tolist()
+
+
+def test_fast_mode_keeps_the_whole_stand_in(monkeypatch):
+    """The defaults (100 train / 40 test rows per letter) are exactly fast mode's per-class sizes."""
+    monkeypatch.setenv("COURSE_SYNTHETIC_FALLBACK", "1")
+    for split, per_letter in (("train", 100), ("test", 40)):
+        full = load_dataset("sign_language_mnist", split, fast=False)
+        fast = load_dataset("sign_language_mnist", split, fast=True)
+        assert fast.class_counts().tolist() == [per_letter] * 9 + [0] + [per_letter] * 15
+        assert torch.equal(fast.images, full.images) and torch.equal(fast.labels, full.labels)
+        assert fast.title.endswith("(not real data) [fast-mode subset]")
+
+
+def test_a_stand_in_from_an_older_generator_is_regenerated(monkeypatch, data_root):
+    monkeypatch.setenv("COURSE_SYNTHETIC_FALLBACK", "1")
+    folder = data_root / "synthetic" / "sign_language_mnist"
+    write_synthetic_sign_language(folder, n_train=2, n_test=1)
+    (folder / SYNTHETIC_MARKER).write_text("SYNTHETIC stand-in (old generator)\n")
+    test = load_dataset("sign_language_mnist", "test")
+    assert len(test) == 24 * 40
+    assert (folder / SYNTHETIC_MARKER).read_text() == MARKER_TEXT
 
 
 def test_without_fallback_the_real_download_path_is_taken(data_root):
@@ -128,3 +159,28 @@ def test_convnet_beats_a_linear_model(monkeypatch):
         torch.set_num_threads(threads)
     assert conv_accuracy > 0.8, conv_accuracy
     assert conv_accuracy > linear_accuracy + 0.4, (conv_accuracy, linear_accuracy)
+
+
+def test_one_epoch_is_enough_to_learn_something(monkeypatch):
+    """As in notebook 07 (fast mode: ONE epoch, batch 64, Adam lr 1e-3): a ConvNet is far above chance
+    (1/24 ≈ 4 %), and a linear model clearly below the ConvNet."""
+    monkeypatch.setenv("COURSE_SYNTHETIC_FALLBACK", "1")
+    train, test = make_loaders("sign_language_mnist", batch_size=64)
+    assert len(train) == 38   # 2,400 images: 38 steps per epoch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        torch.manual_seed(0)
+        convnet = nn.Sequential(
+            nn.Conv2d(1, 32, 5), nn.ReLU(), nn.MaxPool2d(2),     # 32×24×24 -> 32×12×12
+            nn.Conv2d(32, 32, 3), nn.ReLU(), nn.MaxPool2d(2),    # 32×10×10 -> 32×5×5
+            nn.Flatten(), nn.Linear(32 * 5 * 5, 25),
+        )
+        torch.manual_seed(0)
+        linear = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 25))
+        conv_accuracy = train_and_score(convnet, train, test, epochs=1, lr=1e-3)
+        linear_accuracy = train_and_score(linear, train, test, epochs=1, lr=1e-3)
+    finally:
+        torch.set_num_threads(threads)
+    assert conv_accuracy > 0.3, conv_accuracy
+    assert conv_accuracy > linear_accuracy + 0.1, (conv_accuracy, linear_accuracy)
