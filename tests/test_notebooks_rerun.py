@@ -1,0 +1,53 @@
+"""Every lecture notebook runs top to bottom twice in ONE kernel, in fast mode.
+
+nbval (run by `make test` on notebooks/NN-*.ipynb) executes each notebook once in
+a fresh kernel. Students and instructors also re-run cells and whole notebooks
+without restarting: a second "run all" in the same kernel must not fail, and
+must not stack forward hooks or leak other state. This test does exactly that.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+nbclient = pytest.importorskip("nbclient")
+
+REPO = Path(__file__).resolve().parents[1]
+LECTURES = sorted((REPO / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+
+
+def run_all_cells(client, notebook) -> None:
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code":
+            client.execute_cell(cell, index)   # raises CellExecutionError on an error
+
+
+def test_there_are_lecture_notebooks() -> None:
+    assert len(LECTURES) >= 7, f"expected the 7 lecture notebooks, found {[p.name for p in LECTURES]}"
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.name)
+def test_notebook_runs_twice_in_one_kernel(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The kernel inherits this process's environment: fast mode, the repository's
+    # data folder, and the labelled synthetic stand-in where real data is absent.
+    monkeypatch.setenv("COURSE_FAST", "1")
+    monkeypatch.setenv("COURSE_SYNTHETIC_FALLBACK", "1")
+    monkeypatch.setenv("COURSE_DATA_DIR", str(REPO / "data"))
+
+    notebook = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(
+        notebook, timeout=600, kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    with client.setup_kernel():
+        run_all_cells(client, notebook)
+        run_all_cells(client, notebook)
+
+    errors = [
+        (index, output.get("ename"))
+        for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"
+        for output in cell.get("outputs", []) if output.get("output_type") == "error"
+    ]
+    assert errors == [], f"{path.name}: cells with errors on the second run: {errors}"
