@@ -10,6 +10,9 @@ STAMP  := $(VENV)/.course-installed
 
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k plotting"`.
 PYTEST_ARGS ?=
+# Extra JupyterLab arguments, e.g. `make lab LAB_ARGS="--no-browser --port 8899"`.
+# JupyterLab refuses to run as root (containers, cloud machines) unless told to.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test venv live live-check clean-venv
 
@@ -23,7 +26,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 lab: venv
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(LAB_ARGS) notebooks/
 
 # Unit tests and every lecture notebook (nbval, fast mode), in parallel by file.
 # One torch thread per worker: pytest-xdist already runs one worker per core.
