@@ -29,6 +29,12 @@ DATA_DIR_ENV = "COURSE_DATA_DIR"
 FAST_ENV = "COURSE_FAST"
 SYNTHETIC_ENV = "COURSE_SYNTHETIC_FALLBACK"
 
+#: The columns of the history table that ``train`` returns and ``plot_history`` draws:
+#: one row per log point, with the epoch, the batch within it, how many examples
+#: training has seen so far, and the mean loss and accuracy since the last row.
+#: (Kept here, in a module without heavy imports, so plotting need not import torch.)
+HISTORY_COLUMNS = ["epoch", "batch", "examples", "loss", "accuracy"]
+
 #: In fast mode each class keeps this many training images ...
 FAST_TRAIN_PER_CLASS = 100
 #: ... and this many test images (fewer if the class has fewer).

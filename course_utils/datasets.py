@@ -38,7 +38,13 @@ SYNTHETIC_MARKER = "SYNTHETIC.txt"
 
 
 class DataFormatError(ValueError):
-    """A data file exists but its content is not what the data set should hold."""
+    """A data file exists but its content is not what the data set should hold.
+
+    ``path`` is the file (or folder) and ``problem`` what is wrong with it, when known.
+    """
+
+    path: Path | None = None
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,11 @@ class DatasetInfo:
         reader: the function that decodes a split (see ``read_cifar10``).
         archive: True when ``files[0]`` is an archive that unpacks into ``folder``.
         system_folders: places outside the data directory where an operating
-            system package may already have put the files (checked by structure).
+            system package may already have put the files. Such a folder is used
+            in place when all of a split's files are there; nothing else is
+            checked at that point (not their checksums: Debian recompresses
+            Fashion-MNIST). Their content is checked, like any raw file's, by the
+            reader when the split is decoded.
         has_synthetic: True when a synthetic stand-in can replace the data in tests.
 
     To fetch the data from somewhere else (a mirror, or a local test server), make
@@ -123,9 +133,25 @@ class DatasetInfo:
         return self.train_size if split == "train" else self.test_size
 
     def read(self, folder: Path, split: str, *, check_count: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """Decode ``split`` from the raw files in ``folder`` (see the reader functions)."""
+        """Decode ``split`` from the raw files in ``folder`` (see the reader functions).
+
+        A damaged file in one of the ``system_folders`` belongs to an operating
+        system package: the error then says how to repair or bypass it, instead
+        of telling you to delete it.
+        """
+        folder = Path(folder)
         expected = self.split_size(split) if check_count else None
-        return self.reader(self, Path(folder), split, expected)
+        try:
+            return self.reader(self, folder, split, expected)
+        except DataFormatError as error:
+            if folder not in {Path(f) for f in self.system_folders} or error.problem is None:
+                raise
+            advice = (f"It was installed by an operating-system package, so do not delete it: reinstall that "
+                      f"package (on Debian/Ubuntu, `dpkg -S {folder}` names it; then "
+                      f"`sudo apt-get install --reinstall` it), or put good copies of the files into the "
+                      f"folder {self.folder}/ of your data directory (COURSE_DATA_DIR or root=), "
+                      f"which is searched before {folder}.")
+            raise _fail(error.path, error.problem, advice) from error.__cause__
 
 
 def check_split(split: str) -> None:
@@ -138,13 +164,14 @@ def check_split(split: str) -> None:
 # Small checks shared by the readers
 # ---------------------------------------------------------------------------
 
-def _fail(path: Path, problem: str) -> DataFormatError:
+def _fail(path: Path, problem: str, advice: str | None = None) -> DataFormatError:
     """A DataFormatError that names the file and says what to do about it."""
-    return DataFormatError(
-        f"{path} does not look like the expected data file: {problem}. "
-        f"Delete it (or its folder) and load the data set again to download a fresh copy, "
-        f"or replace it with the original file."
-    )
+    if advice is None:
+        advice = ("Delete it (or its folder) and load the data set again to download a fresh copy, "
+                  "or replace it with the original file.")
+    error = DataFormatError(f"{path} does not look like the expected data file: {problem}. {advice}")
+    error.path, error.problem = path, problem
+    return error
 
 
 def _check_labels(path: Path, labels: np.ndarray, num_classes: int, absent: tuple[int, ...] = ()) -> None:

@@ -8,8 +8,12 @@
 - ``capture_activations(model, ["features.0"])``: what the chosen layers
   output, to look at feature maps.
 
-None of them changes the model: weights, batch-normalization statistics,
-train/eval mode and the random number generators are as they were before.
+None of them changes the model: weights, batch-normalization statistics and
+train/eval mode are as they were before. (One exception: lazy layers such as
+``nn.LazyLinear`` get their parameters from the first pass, as they would from
+the first real batch.) The random number generators of the CPU and of the
+model's CUDA GPU are restored too, so a dummy pass does not change later random
+numbers; those of other devices (e.g. Apple's MPS) are not.
 
 Example:
     >>> import course_utils as cu                             # doctest: +SKIP
@@ -19,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
@@ -38,11 +43,22 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     (``requires_grad=False``) are left out. A parameter shared by two layers
     counts once.
 
+    Lazy layers (``nn.LazyLinear``, ``nn.LazyConv2d``, ...) only know their
+    size after the first batch has gone through the model, so count after a
+    forward pass (``summary`` does such a pass for you).
+
     Example:
         >>> count_parameters(nn.Linear(3072, 10))   # 3072 * 10 weights + 10 biases
         30730
     """
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+    parameters = list(model.parameters())
+    if any(nn.parameter.is_lazy(p) for p in parameters):
+        raise ValueError(
+            "This model has lazy layers (e.g. nn.LazyLinear) whose parameters do not exist yet: "
+            "they are created by the first forward pass. Run one batch through the model first, "
+            "e.g. model(X), then count its parameters."
+        )
+    return sum(p.numel() for p in parameters if p.requires_grad or not trainable_only)
 
 
 # --------------------------------------------------------------------------
@@ -57,10 +73,17 @@ def _untouched(model: nn.Module) -> Iterator[None]:
     Restored afterwards: every buffer (e.g. batch normalization's running
     mean/var and num_batches_tracked), every layer's train/eval mode, forward
     hooks left behind by a failed pass, and the random number generators (so
-    dropout or random dummy inputs do not change later results).
+    dropout or random dummy inputs do not change later results). The CPU's
+    generator is restored, and the CUDA generator of the model's GPU; the
+    generators of other devices (e.g. Apple's MPS) are not.
+
+    Lazy layers (``nn.LazyLinear``, ...) that the block runs for the first time
+    create their parameters and buffers, just as on their first real batch;
+    those new tensors are kept.
     """
     device = model_device(model)
-    buffers = {name: buffer.detach().clone() for name, buffer in model.named_buffers()}
+    buffers = {name: buffer.detach().clone() for name, buffer in model.named_buffers()
+               if not nn.parameter.is_lazy(buffer)}
     modes = {module: module.training for module in model.modules()}
     hook_ids = {module: set(module._forward_hooks) for module in model.modules()}
     rng_devices = [device.index or 0] if device.type == "cuda" else []
@@ -70,7 +93,8 @@ def _untouched(model: nn.Module) -> Iterator[None]:
         finally:
             with torch.no_grad():
                 for name, buffer in model.named_buffers():
-                    buffer.copy_(buffers[name])
+                    if name in buffers:   # (buffers of lazy layers are new: nothing to put back)
+                        buffer.copy_(buffers[name])
             for module, was_training in modes.items():
                 module.training = was_training
             _remove_new_hooks(hook_ids)
@@ -193,15 +217,31 @@ def _with_true_totals(text: str, total: int, trainable: int) -> str:
     return "\n".join(lines)
 
 
+def _model_to_summarize(model: nn.Module) -> tuple[nn.Module, torch.device]:
+    """The model that ``summary`` runs, and its device.
+
+    torchsummary works on the CPU and on CUDA GPUs only. A model there is
+    summarized where it is; a model on any other device (e.g. Apple's MPS) is
+    summarized as a CPU copy, so the model itself is not touched at all.
+    """
+    device = model_device(model)
+    if device.type in ("cpu", "cuda"):
+        return model, device
+    return copy.deepcopy(model).cpu(), torch.device("cpu")
+
+
 def summary(model: nn.Module, input_size: tuple[int, ...], *, batch_size: int = 2) -> ModelSummary:
     """A table of the model's layers with their output shapes and parameter counts.
 
     ``input_size`` is the shape of ONE input, without the batch dimension:
     ``(3, 32, 32)`` for a CIFAR-10 image. The table comes from the
     ``torchsummary`` package, which runs a dummy batch through the model on the
-    model's own device (CPU or CUDA). The model is left exactly as it was: the
-    pass runs in evaluation mode, and batch-normalization statistics, each
-    layer's mode and the random number generators are restored. ``batch_size``
+    model's own device when that is the CPU or a CUDA GPU; a model on another
+    device (e.g. Apple's MPS) is summarized as a copy on the CPU. The model is
+    left as it was: the pass runs in evaluation mode, and batch-normalization
+    statistics, each layer's mode and the random number generators are
+    restored. (Lazy layers such as ``nn.LazyLinear`` do get their parameters
+    from this pass, as they would from the first real batch.) ``batch_size``
     is only the number shown as the first dimension of each output shape.
 
     Example:
@@ -217,20 +257,15 @@ def summary(model: nn.Module, input_size: tuple[int, ...], *, batch_size: int = 
     input_size = _check_input_size(input_size)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a whole number, at least 1; got {batch_size!r}.")
-    device = model_device(model)
-    if device.type not in ("cpu", "cuda"):
-        raise ValueError(
-            f"summary works for models on the CPU or a CUDA GPU; this model is on {device}. "
-            "Move a copy to the CPU for the summary: summary(copy.deepcopy(model).cpu(), input_size)."
-        )
-    total = count_parameters(model, trainable_only=False)
-    if total == 0:
+    target, device = _model_to_summarize(model)   # the model itself, or a CPU copy
+    if not any(nn.parameter.is_lazy(p) or p.numel() > 0 for p in target.parameters()):
         raise ValueError("This model has no parameters, so there is nothing to summarize.")
-    with _untouched(model):
-        model.eval()  # dropout off, batch normalization uses (and does not update) running statistics
-        _dummy_pass(model, input_size, device)
-        text = _run_torchsummary(model, input_size, batch_size, device)
-    trainable = count_parameters(model)
+    with _untouched(target):
+        target.eval()  # dropout off, batch normalization uses (and does not update) running statistics
+        _dummy_pass(target, input_size, device)  # first, so that lazy layers know their sizes
+        total = count_parameters(target, trainable_only=False)
+        text = _run_torchsummary(target, input_size, batch_size, device)
+    trainable = count_parameters(target)
     return ModelSummary(_with_true_totals(text, total, trainable), total, trainable)
 
 
@@ -262,7 +297,7 @@ def show_graph(model: nn.Module, example_input: torch.Tensor):
     bottom is the output, where backpropagation starts before it works its way
     up to the parameters. The model runs once on ``example_input`` (a batch, e.g. one
     image of shape 1 x 3 x 32 x 32) in its current mode; its batch-normalization
-    statistics and the random number generators are restored afterwards.
+    statistics and the random number generators (CPU and CUDA) are restored afterwards.
 
     Returns a ``graphviz.Digraph``: a notebook cell ending with it shows the
     picture; ``.source`` holds the text description.

@@ -42,7 +42,9 @@ import argparse
 import ast
 import copy
 import json
+import os
 import re
+import shutil
 import sys
 import warnings
 from dataclasses import dataclass
@@ -709,9 +711,23 @@ def notebook_text(nb: NotebookNode) -> str:
 
 
 def write_notebook(nb: NotebookNode, path: Path) -> None:
-    """Write ``nb`` to ``path`` exactly as :func:`notebook_text` formats it."""
+    """Write ``nb`` to ``path`` exactly as :func:`notebook_text` formats it.
+
+    The write is atomic: the text goes to a temporary file in the same folder, which
+    then replaces ``path`` in one step (``os.replace``). An interruption (Ctrl-C, a
+    full disk) leaves the old notebook or the new one, never half of one -- this
+    matters, since a lecture notebook is the only source. The temporary file is
+    removed if anything fails.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(notebook_text(nb).encode("utf-8"))
+    temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        temp.write_bytes(notebook_text(nb).encode("utf-8"))
+        if path.exists():
+            shutil.copymode(path, temp)   # keep the notebook's file permissions
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)      # nothing left behind (after os.replace it is gone already)
 
 
 def lecture_notebooks(notebooks_dir: Path) -> list[Path]:

@@ -6,7 +6,9 @@ The path from raw files to batches:
    the raw files are on disk;
 2. the data set's reader (in ``datasets.py``) decodes them ONCE into uint8
    arrays, which are cached in ``<data dir>/cache/<name>-<split>.npz``; the next
-   load reads the cache (well under a second for CIFAR-10);
+   load reads the cache (well under a second for CIFAR-10); Sign-Language
+   MNIST's mean and std, computed from its training images, are kept beside it
+   in ``<name>-train.stats.json``;
 3. in fast mode (``COURSE_FAST=1``) a fixed, class-balanced subset is kept;
 4. ``TensorLoader`` normalises the images once, moves them to the device once,
    and slices mini-batches from those tensors.
@@ -176,14 +178,30 @@ class ImageSet:
         counts = torch.bincount(self.labels, minlength=len(self.classes)).tolist()
         return pd.Series(counts, index=pd.Index(self.classes, name="class"), name="count", dtype="int64")
 
-    def subset(self, indices: Sequence[int] | np.ndarray | torch.Tensor) -> ImageSet:
-        """A new ImageSet with only the images at ``indices`` (in that order).
+    def subset(self, indices: Sequence[int] | Sequence[bool] | np.ndarray | torch.Tensor) -> ImageSet:
+        """A new ImageSet with only some of the images.
+
+        ``indices`` is either
+
+        - whole numbers: the images at those positions, in that order; or
+        - a boolean mask with one True/False per image (a bool tensor or NumPy
+          array, e.g. ``data.labels == 3``): the images where it is True, in
+          their original order.
 
         Example:
-            >>> first_ten = data.subset(range(10))     # doctest: +SKIP
+            >>> first_ten = data.subset(range(10))          # doctest: +SKIP
+            >>> only_class_3 = data.subset(data.labels == 3)  # doctest: +SKIP
         """
-        index = torch.as_tensor(np.asarray(list(indices) if isinstance(indices, range) else indices),
-                                dtype=torch.long).reshape(-1)
+        if isinstance(indices, torch.Tensor):
+            index = indices.detach().cpu()      # .cpu(): a mask or indices on the GPU work too
+        else:
+            index = torch.as_tensor(np.asarray(list(indices) if isinstance(indices, range) else indices))
+        if index.dtype == torch.bool:
+            if index.dim() != 1 or len(index) != len(self):
+                raise ValueError(f"A boolean mask needs one True/False per image: {self.title} has "
+                                 f"{len(self):,} images, the mask has shape {tuple(index.shape)}.")
+            index = index.nonzero().flatten()   # the positions where the mask is True
+        index = index.to(torch.long).reshape(-1)
         return replace(self, images=self.images[index], labels=self.labels[index])
 
     def __repr__(self) -> str:
@@ -308,6 +326,41 @@ def _statistics(images: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...
     return tuple(values.mean(dim=1).tolist()), tuple(values.std(dim=1).tolist())
 
 
+def train_statistics(
+    info: DatasetInfo, root: Path, download: bool = True, train_images: np.ndarray | None = None
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel (mean, std) of the training split, for a data set whose registry entry has none.
+
+    They are computed once, from the training images, and saved beside the
+    training split's cache in ``<root>/cache/<name>-train.stats.json``, together
+    with the same fingerprint of the raw training files that the cache has. Later
+    loads of either split read that small file instead of going through all
+    training images again; when the raw training files change, the statistics
+    are computed again. Pass ``train_images`` when you have them already.
+    """
+    folder, synthetic = _raw_folder(info, root, "train", download)
+    path = cache_path(root, info.name, "train", synthetic).with_suffix(".stats.json")
+    fingerprint = _fingerprint(info, folder, "train")
+    try:
+        saved = json.loads(path.read_text())
+        if saved["source"] == fingerprint:
+            return tuple(float(m) for m in saved["mean"]), tuple(float(s) for s in saved["std"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass   # not written yet, or damaged: compute them (again)
+    if train_images is None:
+        train_images = load_arrays(info, "train", root, download)[0]
+    mean, std = _statistics(train_images)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.partial")   # as for the cache: write, then rename
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp.write_text(json.dumps({"source": fingerprint, "mean": mean, "std": std}))
+        os.replace(temp, path)
+    except OSError as error:
+        warnings.warn(f"Could not write {path} ({error}); the statistics will be computed again next time.")
+        temp.unlink(missing_ok=True)
+    return mean, std
+
+
 def load_dataset(
     name: str,
     split: str = "train",
@@ -328,7 +381,8 @@ def load_dataset(
             None means "if COURSE_FAST=1".
         info: a modified registry entry (e.g. another download URL); default ``dataset_info(name)``.
 
-    Sign-Language MNIST's ``mean``/``std`` are computed from its training split.
+    Sign-Language MNIST's ``mean``/``std`` are computed from its training split
+    (once; they are kept beside the cache, see ``train_statistics``).
     The result's ``source`` is the folder of raw files the split was decoded from
     (also when it came from the cache), and ``files`` are the split's raw files
     in it, e.g. ``load_dataset("sign_language_mnist", "train").files[0]`` is
@@ -354,9 +408,8 @@ def load_dataset(
         raise ValueError(f"{info.title} ({split}) holds no images; delete {root / info.folder} and load it again.")
     if info.mean is not None and info.std is not None:
         mean, std = info.mean, info.std
-    else:
-        train_images = images if split == "train" else load_arrays(info, "train", root, download)[0]
-        mean, std = _statistics(train_images)
+    else:   # Sign-Language MNIST: from the training split, computed once (see train_statistics)
+        mean, std = train_statistics(info, root, download, images if split == "train" else None)
 
     data = ImageSet(images=torch.from_numpy(images), labels=torch.from_numpy(labels), classes=info.classes,
                     mean=mean, std=std, name=info.name, split=split, synthetic=synthetic, fast=False,
@@ -380,9 +433,15 @@ class TensorLoader:
 
     This does what ``torch.utils.data.DataLoader`` does for small data sets that
     fit in memory, but much faster: no per-image Python work, no worker
-    processes. Each epoch (each ``for`` loop over the loader) visits every image
-    exactly once. With ``shuffle=True`` the order is drawn from a generator
-    seeded with ``seed + epoch number``, so two runs see the same batches.
+    processes. Each pass over the loader (each ``for`` loop) visits every image
+    exactly once.
+
+    With ``shuffle=True`` every pass gets a new order: pass number k (counting
+    from 0) is shuffled by a generator seeded with ``seed + k``. Every pass
+    counts, also a peek at one batch with ``next(iter(loader))``: after it,
+    the next ``for`` loop gets the second order, not the first. A fresh loader
+    with the same ``seed`` starts again with the first order, so two runs that
+    use their loaders in the same way see the same batches.
 
     Example::
 

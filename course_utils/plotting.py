@@ -36,6 +36,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Rectangle
 from scipy.signal import convolve2d
 
+from course_utils.config import HISTORY_COLUMNS  # config imports nothing heavy (no torch)
+
 if TYPE_CHECKING:  # only for type hints; plotting works without importing torch
     import torch
 
@@ -329,9 +331,6 @@ def show_predictions(
 # ---------------------------------------------------------------------------
 # Training curves and evaluation
 # ---------------------------------------------------------------------------
-
-HISTORY_COLUMNS = ("epoch", "batch", "examples", "loss", "accuracy")
-
 
 def epochs_from_history(history: pd.DataFrame, name: str) -> np.ndarray:
     """Return the x axis in epochs: examples seen / examples in one epoch.

@@ -127,8 +127,11 @@ def _write_csv(path: Path, labels: np.ndarray, images: np.ndarray) -> None:
     """Write rows ``label,pixel1,...,pixel784`` with a header, as the real files have."""
     table = np.column_stack([labels, images.reshape(len(labels), -1)]).astype(np.int64)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")   # complete files appear at once
-    np.savetxt(tmp, table, fmt="%d", delimiter=",", header=",".join(SIGN_COLUMNS), comments="")
-    tmp.replace(path)
+    try:
+        np.savetxt(tmp, table, fmt="%d", delimiter=",", header=",".join(SIGN_COLUMNS), comments="")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)   # after a failure, no half-written file is left behind
 
 
 def write_synthetic_sign_language(
@@ -140,6 +143,10 @@ def write_synthetic_sign_language(
     give 2,400 training and 960 test rows. Rows are shuffled; the same ``seed``
     gives the same files.
 
+    ``SYNTHETIC.txt`` (which names the generator version) is deleted first and
+    written LAST: if the writing is interrupted, the folder has no marker, so the
+    loaders write the stand-in again instead of trusting half-old CSV files.
+
     Example::
 
         train_csv, test_csv = write_synthetic_sign_language("/tmp/sign", n_train=5, n_test=2)
@@ -149,7 +156,8 @@ def write_synthetic_sign_language(
         raise ValueError(f"n_train and n_test are rows per letter and must be at least 1, got {n_train}, {n_test}.")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / SYNTHETIC_MARKER).write_text(MARKER_TEXT)
+    marker = folder / SYNTHETIC_MARKER
+    marker.unlink(missing_ok=True)   # no marker while the CSV files are being (re)written
     train_rng, test_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     paths = []
     for name, per_letter, rng in (("sign_mnist_train.csv", n_train, train_rng),
@@ -158,6 +166,7 @@ def write_synthetic_sign_language(
         images = synthetic_images(labels, rng)
         _write_csv(folder / name, labels, images)
         paths.append(folder / name)
+    marker.write_text(MARKER_TEXT)   # last: a current marker only ever sits beside complete, current CSVs
     return paths[0], paths[1]
 
 

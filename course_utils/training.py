@@ -41,9 +41,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from course_utils.config import num_epochs
-
-HISTORY_COLUMNS = ["epoch", "batch", "examples", "loss", "accuracy"]
+from course_utils.config import HISTORY_COLUMNS, num_epochs
 
 
 # --------------------------------------------------------------------------
@@ -77,8 +75,11 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
     available = _available_devices()
     if prefer is None:
         return torch.device(available[0])
-    device = torch.device(prefer)
-    if device.type not in ("cuda", "mps", "cpu"):
+    try:
+        device = torch.device(prefer)
+    except (RuntimeError, TypeError):  # not a device name torch knows, e.g. "gpu"
+        device = None
+    if device is None or device.type not in ("cuda", "mps", "cpu"):
         raise ValueError(
             f"get_device supports 'cuda', 'mps' and 'cpu'; got {str(prefer)!r}."
         )
@@ -135,9 +136,9 @@ def seed_everything(seed: int = 0) -> None:
         raise TypeError(f"seed must be a whole number, got {seed!r}.")
     random.seed(seed)
     np.random.seed(seed % 2**32)  # NumPy only accepts seeds in 0 .. 2**32 - 1
-    torch.manual_seed(seed)  # seeds the CPU and every CUDA device
-    if torch.cuda.is_available():
-        torch.cuda.manual_seed_all(seed)
+    # torch.manual_seed seeds the CPU and every CUDA device too, so a separate
+    # torch.cuda.manual_seed_all(seed) is not needed.
+    torch.manual_seed(seed)
 
 
 @contextmanager

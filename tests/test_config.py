@@ -71,3 +71,11 @@ def test_constants_match_the_agreed_api():
     assert (config.DATA_DIR_ENV, config.FAST_ENV, config.SYNTHETIC_ENV) == (
         "COURSE_DATA_DIR", "COURSE_FAST", "COURSE_SYNTHETIC_FALLBACK")
     assert (config.FAST_TRAIN_PER_CLASS, config.FAST_TEST_PER_CLASS) == (100, 40)
+
+
+def test_history_columns_are_defined_once_in_config():
+    """train writes and plot_history checks the same columns, from one definition."""
+    from course_utils import plotting, training
+    assert config.HISTORY_COLUMNS == ["epoch", "batch", "examples", "loss", "accuracy"]
+    assert training.HISTORY_COLUMNS is config.HISTORY_COLUMNS
+    assert plotting.HISTORY_COLUMNS is config.HISTORY_COLUMNS

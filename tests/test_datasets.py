@@ -22,9 +22,11 @@ from course_utils.datasets import (
     DATASETS,
     IDX_LABELS_MAGIC,
     DataFormatError,
+    DatasetInfo,
     dataset_info,
     read_idx,
 )
+from course_utils.download import find_local_files
 
 CIFAR = DATASETS["cifar10"]
 FASHION = DATASETS["fashion_mnist"]
@@ -177,6 +179,35 @@ def test_debian_copy_has_official_structure():
     assert labels.shape == (10_000,) and np.bincount(labels).tolist() == [1000] * 10
     with gzip.open(FASHION_SYSTEM_DIR / "t10k-images-idx3-ubyte.gz") as f:
         assert f.read(16) == bytes.fromhex("00000803 00002710 0000001c 0000001c")
+
+
+def test_a_system_folder_is_used_when_its_files_are_there_and_checked_when_decoded(tmp_path):
+    """What DatasetInfo's docstring says about system_folders: only presence, then the reader checks."""
+    folder = write_tiny_fashion(tmp_path / "usr-share-fashion")
+    write_gz(folder / "t10k-labels-idx1-ubyte.gz", b"xx")                 # damaged
+    system = replace(FASHION, system_folders=(str(folder),))
+    assert find_local_files(system, tmp_path / "data", "test") == folder   # taken: its files are there
+    with pytest.raises(DataFormatError, match="too short"):
+        system.read(folder, "test", check_count=False)                     # the content is checked here
+    doc = " ".join(DatasetInfo.__doc__.split())
+    assert "checked by structure" not in doc
+    assert "used in place when all of a split's files are there; nothing else is checked" in doc
+
+
+def test_damaged_file_in_a_system_folder_is_not_to_be_deleted(tmp_path):
+    """A system folder's files belong to an OS package: the advice is to reinstall it, or to bypass it."""
+    folder = write_tiny_fashion(tmp_path / "usr-share-fashion")
+    write_gz(folder / "t10k-labels-idx1-ubyte.gz", b"xx")                 # damaged
+    system = replace(FASHION, system_folders=(str(folder),))
+    with pytest.raises(DataFormatError, match="too short to hold an IDX header") as error:
+        system.read(folder, "test", check_count=False)
+    message = str(error.value)
+    assert "Delete it" not in message and "reinstall" in message
+    assert "fashion-mnist/ of your data directory (COURSE_DATA_DIR or root=)" in message
+    assert error.value.path == folder / "t10k-labels-idx1-ubyte.gz"
+    # The same file elsewhere is yours: delete it and download again.
+    with pytest.raises(DataFormatError, match="Delete it"):
+        FASHION.read(folder, "test", check_count=False)
 
 
 # ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from course_utils import inspection
 from course_utils.inspection import (
     ModelSummary,
     capture_activations,
@@ -78,6 +79,14 @@ def test_count_parameters_trainable_only():
     model[1].requires_grad_(False)
     assert count_parameters(model) == 1_010
     assert count_parameters(model, trainable_only=False) == 308_310
+
+
+def test_count_parameters_of_lazy_layers_says_to_run_a_batch_first():
+    model = nn.Sequential(nn.Flatten(), nn.LazyLinear(10))
+    with pytest.raises(ValueError, match=r"lazy layers .* Run one batch through the model first"):
+        count_parameters(model)
+    model(torch.zeros(1, 3, 32, 32))
+    assert count_parameters(model) == 30_730
 
 
 # --- summary -------------------------------------------------------------------
@@ -151,6 +160,50 @@ def test_summary_wrong_input_size_is_a_clear_error_and_leaves_no_hooks():
 def test_summary_of_a_model_without_parameters_is_an_error():
     with pytest.raises(ValueError, match="no parameters"):
         summary(nn.Sequential(nn.MaxPool2d(2)), (1, 4, 4))
+
+
+def test_summary_of_a_model_with_lazy_layers():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.LazyConv2d(4, 3), nn.LazyBatchNorm2d(), nn.ReLU(), nn.Flatten(), nn.LazyLinear(10))
+    rng_before = torch.get_rng_state()
+    result = summary(model, (3, 8, 8))
+    expected = (4 * 3 * 3 * 3 + 4) + (4 + 4) + (4 * 6 * 6 * 10 + 10)   # conv, batch norm, linear
+    assert result.total_params == result.trainable_params == expected == count_parameters(model)
+    assert f"Total params: {expected:,}" in result.text and "Note:" not in result.text
+    assert torch.equal(torch.get_rng_state(), rng_before) and all_hooks(model) == 0 and model.training
+
+
+def test_summary_of_a_model_on_another_device_runs_a_cpu_copy(monkeypatch):
+    """Apple's MPS, simulated (model_device says "mps"): no error, and the model itself is never run."""
+    model = trained_conv_net()
+    before = state_copy(model)
+    runs = []
+    model.register_forward_hook(lambda module, inputs, output: runs.append(module is model))
+    monkeypatch.setattr(inspection, "model_device",
+                        lambda m: torch.device("mps") if m is model else torch.device("cpu"))
+    result = summary(model, (3, 8, 8))
+    assert result.total_params == count_parameters(model)
+    assert runs and not any(runs)   # a copy ran; the model itself did not
+    assert_same_state(model, before)
+    target, device = inspection._model_to_summarize(model)
+    assert target is not model and device == torch.device("cpu")
+    assert all(p.device.type == "cpu" for p in target.parameters())
+
+
+def test_summary_runs_cpu_and_cuda_models_where_they_are(monkeypatch):
+    model = trained_conv_net()
+    assert inspection._model_to_summarize(model) == (model, torch.device("cpu"))
+    monkeypatch.setattr(inspection, "model_device", lambda m: torch.device("cuda", 0))   # simulated GPU
+    target, device = inspection._model_to_summarize(model)
+    assert target is model and device == torch.device("cuda", 0)
+
+
+def test_summary_leaves_the_cpu_random_generator_as_it_was():
+    """A dropout layer in train mode draws random numbers; summary must not move the CPU generator."""
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    before = torch.get_rng_state()
+    summary(model.train(), (4,))
+    assert torch.equal(torch.get_rng_state(), before)
 
 
 # --- show_graph ----------------------------------------------------------------

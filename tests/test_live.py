@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import doctest
 import json
+import os
 import re
 import subprocess
 import sys
@@ -410,6 +411,32 @@ def test_live_name():
     assert live.live_name("03-logistic-regression.ipynb") == "03-logistic-regression-live.ipynb"
     with pytest.raises(ValueError, match="03-topic.ipynb"):
         live.live_name("intro.ipynb")
+
+
+def test_write_notebook_is_atomic_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    folder = tmp_path / "notebooks"
+    path = folder / "03-x.ipynb"
+    live.write_notebook(lecture(), path)
+    before = path.read_bytes()
+    assert before == live.notebook_text(lecture()).encode("utf-8")
+    assert [p.name for p in folder.iterdir()] == ["03-x.ipynb"]
+
+    replaced = []
+
+    def failing_replace(source, target):   # the disk fills up at the last moment
+        replaced.append((Path(source), Path(target)))
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    error = None
+    try:
+        live.write_notebook(notebook(md("# Something else")), path)
+    except OSError as raised:
+        error = raised
+    assert path.read_bytes() == before                                  # the old notebook is intact
+    assert [p.name for p in folder.iterdir()] == ["03-x.ipynb"]         # and no temporary file is left
+    assert "No space left" in str(error)                                # the failure is not hidden
+    assert replaced[0][0].parent == folder and replaced[0][1] == path   # the temporary file was beside it
 
 
 # ----------------------------------------------------------------------------- the command line

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import write_cifar_batch, write_tiny_cifar_folder
+from conftest import SIGN_LABELS, write_cifar_batch, write_sign_csv, write_tiny_cifar_folder
+from course_utils import loaders
 from course_utils.datasets import DATASETS
 from course_utils.loaders import (
     ImageSet,
@@ -228,6 +229,45 @@ def test_cache_is_written_atomically_and_uncompressed(tmp_path):
         assert {info.compress_type for info in archive.infolist()} == {zipfile.ZIP_STORED}
 
 
+#: The Sign-Language MNIST entry with the sizes of the tiny CSV files below (real format, no marker).
+TINY_SIGN = replace(DATASETS["sign_language_mnist"], train_size=48, test_size=24)
+
+
+def test_sign_language_statistics_are_computed_once_and_kept(tmp_path, monkeypatch):
+    root = tmp_path / "d"
+    train_csv = write_sign_csv(root / "sign-language-mnist" / "sign_mnist_train.csv", SIGN_LABELS * 2, seed=1)
+    write_sign_csv(root / "sign-language-mnist" / "sign_mnist_test.csv", SIGN_LABELS, seed=2)
+    computed, loaded = [], []   # record every computation of the statistics, every split loaded
+    real_statistics, real_load_arrays = loaders._statistics, loaders.load_arrays
+    monkeypatch.setattr(loaders, "_statistics", lambda images: computed.append(len(images)) or real_statistics(images))
+    monkeypatch.setattr(loaders, "load_arrays",
+                        lambda info, split, *args: loaded.append(split) or real_load_arrays(info, split, *args))
+
+    train = load_dataset("sign_language_mnist", "train", root=root, info=TINY_SIGN)
+    x = train.images.double() / 255
+    assert train.mean[0] == pytest.approx(x.mean().item()) and train.std[0] == pytest.approx(x.std().item())
+    assert computed == [48]
+
+    # Later loads read the kept statistics: no second computation, and the test split
+    # no longer loads the training split at all.
+    loaded.clear()
+    test = load_dataset("sign_language_mnist", "test", root=root, info=TINY_SIGN)
+    again = load_dataset("sign_language_mnist", "train", root=root, info=TINY_SIGN)
+    assert computed == [48] and loaded == ["test", "train"]
+    assert (test.mean, test.std) == (again.mean, again.std) == (train.mean, train.std)
+    assert (root / "cache" / "sign_language_mnist-train.stats.json").is_file()   # kept beside the cache
+
+    # New raw training images: new statistics (the kept ones are stale).
+    write_sign_csv(train_csv, SIGN_LABELS * 2, seed=3)
+    changed = load_dataset("sign_language_mnist", "test", root=root, info=TINY_SIGN)
+    assert computed == [48, 48] and changed.mean != train.mean
+
+    # A damaged file is computed again, too.
+    (root / "cache" / "sign_language_mnist-train.stats.json").write_text("{not json")
+    assert load_dataset("sign_language_mnist", "test", root=root, info=TINY_SIGN).mean == changed.mean
+    assert computed == [48, 48, 48]
+
+
 # ---------------------------------------------------------------------------
 # ImageSet
 # ---------------------------------------------------------------------------
@@ -257,6 +297,26 @@ def test_imageset_subset_keeps_order_and_metadata():
     assert placed.subset([0]).source == Path("/somewhere")
     assert placed.subset([0]).files == (Path("/somewhere/a.csv"),)
     assert len(data.subset(range(3))) == 3 and len(data.subset(torch.tensor([0]))) == 1
+
+
+def test_imageset_subset_accepts_boolean_masks():
+    data = small_set()                                  # labels 0, 1, 0, 1, ...
+    for mask in (data.labels == 1, (data.labels == 1).numpy()):
+        part = data.subset(mask)
+        assert part.labels.tolist() == [1] * 5          # not the images at positions 0 and 1
+        assert torch.equal(part.images, data.images[1::2])
+    assert len(data.subset(torch.zeros(10, dtype=torch.bool))) == 0
+    with pytest.raises(ValueError, match="one True/False per image: Toy — train has 10 images"):
+        data.subset(torch.ones(4, dtype=torch.bool))
+    with pytest.raises(ValueError, match="mask has shape"):
+        data.subset(np.ones((10, 1), dtype=bool))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_imageset_subset_accepts_masks_and_indices_on_the_gpu():
+    data = small_set()
+    assert data.subset((data.labels == 1).cuda()).labels.tolist() == [1] * 5
+    assert data.subset(torch.tensor([4, 1], device="cuda")).labels.tolist() == [0, 1]
 
 
 def test_imageset_rejects_wrong_dtypes_and_lengths():
@@ -318,6 +378,23 @@ def test_shuffle_is_reproducible_with_a_seed():
     assert first == again                 # same seed: same order, epoch by epoch
     assert first[0] != first[1]           # a new order each epoch
     assert first[0] != other[0]           # another seed: another order
+
+
+def test_shuffle_a_peek_moves_the_order_on_and_a_fresh_loader_repeats_it():
+    """As the docstring says: every pass counts, a peek included; a fresh loader starts again."""
+    def one_pass(loader: TensorLoader) -> list[int]:
+        return [i for X, _ in loader for i in ids(X)]
+
+    fresh = TensorLoader(numbered_set(200), batch_size=50, shuffle=True, seed=7)
+    first, second = one_pass(fresh), one_pass(fresh)
+    peeked = TensorLoader(numbered_set(200), batch_size=50, shuffle=True, seed=7)
+    X, _ = next(iter(peeked))                    # a look at one batch ...
+    assert ids(X) == first[:50]
+    assert one_pass(peeked) == second            # ... and the training loop gets the second order
+    again = TensorLoader(numbered_set(200), batch_size=50, shuffle=True, seed=7)
+    assert one_pass(again) == first              # a fresh loader with the same seed repeats the first
+    doc = " ".join(TensorLoader.__doc__.split())
+    assert "next(iter(loader))" in doc and "seed + k" in doc and "seed + epoch number" not in doc
 
 
 def test_loader_batches_are_normalised_float32():

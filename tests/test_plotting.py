@@ -1,7 +1,9 @@
 """Tests for course_utils.plotting: they look at what was drawn, not only that nothing raised."""
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -507,3 +509,19 @@ def test_every_function_returns_a_figure():
     ]
     assert all(isinstance(fig, plt.Figure) for fig in figures)
     figures[0].canvas.draw()  # layout runs without errors
+
+
+def test_plotting_imports_no_torch_heavy_module():
+    """plotting.py imports, from this package, only config (which imports neither torch nor the rest)."""
+    ours = set()
+    for path in (Path(plotting.__file__), Path(plotting.__file__).with_name("config.py")):
+        for node in ast.parse(path.read_text()).body:   # module level (TYPE_CHECKING blocks are ifs: skipped)
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = ["course_utils." + (node.module or "") if node.level else node.module]
+            else:
+                continue
+            assert not any(name.split(".")[0] in ("torch", "torchvision") for name in names), (path.name, names)
+            ours.update(name for name in names if name.startswith("course_utils"))
+    assert ours == {"course_utils.config"}

@@ -1,6 +1,8 @@
 """The synthetic Sign-Language MNIST stand-in: its format, its labelling, and that it is learnable."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -107,6 +109,30 @@ def test_a_stand_in_from_an_older_generator_is_regenerated(monkeypatch, data_roo
     (folder / SYNTHETIC_MARKER).write_text("SYNTHETIC stand-in (old generator)\n")
     test = load_dataset("sign_language_mnist", "test")
     assert len(test) == 24 * 40
+    assert (folder / SYNTHETIC_MARKER).read_text() == MARKER_TEXT
+
+
+def test_an_interrupted_regeneration_leaves_no_current_marker(monkeypatch, data_root):
+    """The marker is deleted first and written last, so half-old CSV files are never trusted."""
+    folder = data_root / "synthetic" / "sign_language_mnist"
+    write_synthetic_sign_language(folder, n_train=2, n_test=1)
+    (folder / SYNTHETIC_MARKER).write_text("SYNTHETIC stand-in (old generator)\n")
+    real_savetxt = np.savetxt
+
+    def savetxt_then_fail(fname, *args, **kwargs):   # the disk fills up while the test CSV is written
+        real_savetxt(fname, *args, **kwargs)
+        if "test" in Path(fname).name:
+            raise OSError("No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(np, "savetxt", savetxt_then_fail)
+        with pytest.raises(OSError, match="No space left"):
+            write_synthetic_sign_language(folder)
+    # New train CSV, old test CSV, no marker at all (and no temporary file):
+    assert sorted(p.name for p in folder.iterdir()) == ["sign_mnist_test.csv", "sign_mnist_train.csv"]
+    # So the loader writes the whole stand-in again:
+    monkeypatch.setenv("COURSE_SYNTHETIC_FALLBACK", "1")
+    assert len(load_dataset("sign_language_mnist", "test")) == 24 * 40
     assert (folder / SYNTHETIC_MARKER).read_text() == MARKER_TEXT
 
 

@@ -75,9 +75,26 @@ def test_get_device_unavailable_preference_is_a_clear_error():
         get_device("cuda")
 
 
+@pytest.mark.parametrize("prefer", ["gpu", "GPU", "", "cuda:x", "tpu"])
+def test_get_device_unknown_name_is_a_clear_error(prefer):
+    with pytest.raises(ValueError, match="get_device supports 'cuda', 'mps' and 'cpu'") as error:
+        get_device(prefer)
+    assert repr(prefer) in str(error.value)
+    assert error.value.__context__ is None   # torch's own error is not shown underneath
+
+
 def test_model_device_handles_parameterless_models():
     assert model_device(nn.Linear(2, 2)) == torch.device("cpu")
     assert model_device(nn.ReLU()) == torch.device("cpu")
+
+
+def test_seed_everything_seeds_cuda_once_through_torch_manual_seed(monkeypatch):
+    """torch.manual_seed already seeds every CUDA device: seed_everything does not do it a second time."""
+    seeded = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)   # as on a machine with a GPU
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", seeded.append)
+    seed_everything(3)
+    assert seeded == [3]
 
 
 def test_seed_everything_makes_training_repeatable():
