@@ -558,8 +558,11 @@ def show_convolution(
 
     Each filtered image is ``scipy.signal.convolve2d(image, kernel, mode="same")``
     (same size as the input), titled with the kernel's name, its numbers written
-    underneath. The colour scale is symmetric around 0: red = positive, blue = negative,
-    white = 0. Note: convolve2d flips the kernel (mathematical convolution); PyTorch's
+    underneath. A result that is never negative (a blur, say) is shown in grey like a
+    photo. A result with both signs (an edge detector) is shown in colour, symmetric
+    around 0: red = positive, blue = negative, white = 0; the scale ends at the 99th
+    percentile of the absolute values, so that a few extreme pixels do not wash out
+    everything else (the colour bar's pointed ends mark the clipped values). Note: convolve2d flips the kernel (mathematical convolution); PyTorch's
     ``nn.Conv2d`` does not (cross-correlation). For symmetric kernels that is the same;
     for an edge detector it swaps the sign.
 
@@ -580,9 +583,13 @@ def show_convolution(
     axes[0].set_title("original")
     for ax, (name, kernel) in zip(axes[1:], arrays.items()):
         filtered = convolve2d(picture, kernel, mode="same")
-        limit = float(np.abs(filtered).max()) or 1.0
-        shown = ax.imshow(filtered, cmap="RdBu_r", vmin=-limit, vmax=limit)
-        fig.colorbar(shown, ax=ax, shrink=0.7)
+        if filtered.min() >= 0:
+            shown = ax.imshow(filtered, cmap="gray")
+            fig.colorbar(shown, ax=ax, shrink=0.7)
+        else:
+            limit = float(np.percentile(np.abs(filtered), 99)) or float(np.abs(filtered).max())
+            shown = ax.imshow(filtered, cmap="RdBu_r", vmin=-limit, vmax=limit)
+            fig.colorbar(shown, ax=ax, shrink=0.7, extend="both")
         ax.set_title(name)
         ax.set_xlabel(kernel_text(kernel), fontsize=7, family="monospace")
     for ax in axes:

@@ -362,11 +362,24 @@ def test_show_convolution_panels_equal_scipy():
     assert [ax.get_title() for ax in axes] == ["original", "vertical edges", "blur"]
     np.testing.assert_allclose(axes[0].images[0].get_array(), image)
     for ax, kernel in zip(axes[1:], kernels.values()):
-        shown = ax.images[0]
-        np.testing.assert_allclose(shown.get_array(), convolve2d(image, np.asarray(kernel), mode="same"))
-        low, high = shown.get_clim()
-        assert low == pytest.approx(-high)  # symmetric around 0
+        np.testing.assert_allclose(ax.images[0].get_array(), convolve2d(image, np.asarray(kernel), mode="same"))
+    edges, blur = axes[1].images[0], axes[2].images[0]
+    low, high = edges.get_clim()
+    assert low == pytest.approx(-high)  # signed output: symmetric around 0, in colour
+    assert edges.get_cmap().name == "RdBu_r"
+    assert blur.get_cmap().name == "gray"  # never negative: shown like a photo
     assert "-2" in axes[1].get_xlabel()  # the kernel's numbers, written small
+
+
+def test_show_convolution_colour_scale_ignores_a_few_extreme_pixels():
+    image = np.zeros((40, 40))
+    image[:, 20:] = 1.0          # one vertical edge ...
+    image[5, 5] = 50.0           # ... and one extreme pixel (9 of 1,600 filtered values are large)
+    fig = show_convolution(image, {"edges": [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]]})
+    filtered = convolve2d(image, np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]]), mode="same")
+    low, high = image_axes(fig)[1].images[0].get_clim()
+    assert high == pytest.approx(np.percentile(np.abs(filtered), 99))
+    assert high < np.abs(filtered).max() / 10   # the edge stays visible next to the extreme pixel
 
 
 def test_bfloat16_tensors_are_shown():
