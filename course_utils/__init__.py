@@ -15,9 +15,16 @@ Each concern lives in its own short module (read them!):
 - ``config``      data directory, fast mode, epoch cap
 - ``datasets``    the registry of data sets and the readers that decode their files
 - ``download``    download → verify → rename into place
-- ``loaders``     ``ImageSet``, ``load_dataset``, the cache, ``TensorLoader``
+- ``loaders``     ``ImageSet``, ``load_dataset``, the cache
+- ``batches``     ``validation_split``, ``TensorLoader``, ``make_loaders``
+- ``augmentation`` random crops and flips of whole batches, on the device
 - ``synthetic``   a labelled synthetic Sign-Language MNIST stand-in for tests
-- ``training``    device, seeding, ``train``, ``evaluate``, ``predict``
+- ``devices``     ``get_device``, ``seed_everything``, ``model_device``
+- ``checks``      the argument checks behind the clear error messages
+- ``speed``       mixed precision and channels_last, chosen by measurement
+- ``progress``    the line per epoch that ``train`` updates while it runs
+- ``training``    ``train``: the training loop and its history table
+- ``evaluation``  ``evaluate``, ``predict``, accuracy, per-class tables, confusion matrices
 - ``plotting``    image grids, curves, confusion matrix, kernels, feature maps, diagrams
 - ``inspection``  model summary, computational graph, activation capture
 - ``live``        the live-notebook tool (``python -m course_utils.live``)
@@ -34,14 +41,9 @@ from course_utils.inspection import (
     show_graph,
     summary,
 )
-from course_utils.loaders import (
-    ImageSet,
-    TensorLoader,
-    denormalize,
-    load_dataset,
-    make_loaders,
-    normalize,
-)
+from course_utils.augmentation import Augment
+from course_utils.batches import TensorLoader, make_loaders, validation_split
+from course_utils.loaders import ImageSet, denormalize, load_dataset, normalize
 from course_utils.plotting import (
     draw_convolution_example,
     draw_max_pooling,
@@ -55,18 +57,16 @@ from course_utils.plotting import (
     show_kernels,
     show_predictions,
 )
-from course_utils.training import (
+from course_utils.devices import get_device, model_device, seed_everything
+from course_utils.evaluation import (
     Evaluation,
     accuracy,
     confusion_matrix,
     evaluate,
-    get_device,
-    model_device,
     per_class_accuracy,
     predict,
-    seed_everything,
-    train,
 )
+from course_utils.training import train
 
 __all__ = [
     # config
@@ -74,6 +74,7 @@ __all__ = [
     # data
     "DATASETS", "DataFormatError", "DatasetInfo", "RemoteFile", "dataset_info", "DownloadError",
     "ImageSet", "TensorLoader", "load_dataset", "make_loaders", "normalize", "denormalize",
+    "validation_split", "Augment",
     # training
     "get_device", "seed_everything", "train", "evaluate", "predict", "Evaluation",
     "accuracy", "confusion_matrix", "per_class_accuracy", "model_device",

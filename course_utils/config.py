@@ -31,14 +31,22 @@ SYNTHETIC_ENV = "COURSE_SYNTHETIC_FALLBACK"
 
 #: The columns of the history table that ``train`` returns and ``plot_history`` draws:
 #: one row per log point, with the epoch, the batch within it, how many examples
-#: training has seen so far, and the mean loss and accuracy since the last row.
+#: training has seen so far, the seconds since training started, the learning rate,
+#: the mean loss and accuracy since the last row, and (at the last row of each epoch,
+#: when ``train`` was given validation data) the validation loss and accuracy.
 #: (Kept here, in a module without heavy imports, so plotting need not import torch.)
-HISTORY_COLUMNS = ["epoch", "batch", "examples", "loss", "accuracy"]
+HISTORY_COLUMNS = ["epoch", "batch", "examples", "seconds", "lr", "loss", "accuracy", "val_loss", "val_accuracy"]
+
+#: The columns every history must have to be plotted (a hand-written loop may record only these).
+CORE_HISTORY_COLUMNS = ["epoch", "batch", "examples", "loss", "accuracy"]
 
 #: In fast mode each class keeps this many training images ...
 FAST_TRAIN_PER_CLASS = 100
 #: ... and this many test images (fewer if the class has fewer).
 FAST_TEST_PER_CLASS = 40
+#: ... and, when a validation set is held out (``make_loaders(..., validation=...)``), this many
+#: validation images per class.
+FAST_VALIDATION_PER_CLASS = 20
 
 _TRUE_WORDS = {"1", "true", "yes", "on"}
 

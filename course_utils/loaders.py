@@ -10,8 +10,8 @@ The path from raw files to batches:
    MNIST's mean and std, computed from its training images, are kept beside it
    in ``<name>-train.stats.json``;
 3. in fast mode (``COURSE_FAST=1``) a fixed, class-balanced subset is kept;
-4. ``TensorLoader`` normalises the images once, moves them to the device once,
-   and slices mini-batches from those tensors.
+4. ``TensorLoader`` (in ``batches.py``) normalises the images once, moves them to
+   the device once, and slices mini-batches from those tensors.
 
 Example::
 
@@ -25,13 +25,12 @@ Example::
 from __future__ import annotations
 
 import json
-import math
 import operator
 import os
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -422,115 +421,3 @@ def load_dataset(
     if synthetic:
         print(f"!!! SYNTHETIC stand-in for {info.title} ({split}): made-up images, NOT the real data !!!", flush=True)
     return data
-
-
-# ---------------------------------------------------------------------------
-# Mini-batches
-# ---------------------------------------------------------------------------
-
-class TensorLoader:
-    """Mini-batches ``(X, y)`` sliced from tensors that were normalised and moved to ``device`` once.
-
-    This does what ``torch.utils.data.DataLoader`` does for small data sets that
-    fit in memory, but much faster: no per-image Python work, no worker
-    processes. Each pass over the loader (each ``for`` loop) visits every image
-    exactly once.
-
-    With ``shuffle=True`` every pass gets a new order: pass number k (counting
-    from 0) is shuffled by a generator seeded with ``seed + k``. Every pass
-    counts, also a peek at one batch with ``next(iter(loader))``: after it,
-    the next ``for`` loop gets the second order, not the first. A fresh loader
-    with the same ``seed`` starts again with the first order, so two runs that
-    use their loaders in the same way see the same batches.
-
-    Example::
-
-        loader = TensorLoader(load_dataset("fashion_mnist", "test"), batch_size=100)
-        print(len(loader))            # 100 batches
-        for X, y in loader:           # one epoch
-            print(X.shape, X.dtype)   # torch.Size([100, 1, 28, 28]) torch.float32
-            print(y.shape, y.dtype)   # torch.Size([100]) torch.int64
-            break
-    """
-
-    def __init__(
-        self,
-        data: ImageSet,
-        batch_size: int = 64,
-        *,
-        shuffle: bool = False,
-        device: str | torch.device | None = None,
-        seed: int = 0,
-        drop_last: bool = False,
-    ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a whole number of at least 1, got {batch_size!r}.")
-        if len(data) == 0:
-            raise ValueError(f"{data.title} is empty: there is nothing to make batches of.")
-        if drop_last and len(data) < batch_size:
-            raise ValueError(f"With drop_last=True and batch_size={batch_size}, the {len(data)} images of "
-                             f"{data.title} give no batch at all; use a smaller batch_size.")
-        self.dataset = data
-        self.classes = data.classes
-        self.mean = data.mean
-        self.std = data.std
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.seed = seed
-        self.drop_last = drop_last
-        self.device = torch.device(device) if device is not None else torch.device("cpu")
-        self.epoch = 0   # how many shuffled passes have started; part of the shuffling seed
-        self.X = data.normalized().to(self.device)
-        self.y = data.labels.to(self.device)
-
-    def __len__(self) -> int:
-        """The number of batches per epoch."""
-        n = len(self.y)
-        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
-
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        n = len(self.y)
-        order = None
-        if self.shuffle:
-            generator = torch.Generator().manual_seed(self.seed + self.epoch)
-            order = torch.randperm(n, generator=generator).to(self.device)
-            self.epoch += 1
-        for b in range(len(self)):
-            start, stop = b * self.batch_size, min((b + 1) * self.batch_size, n)
-            if order is None:
-                yield self.X[start:stop], self.y[start:stop]
-            else:
-                index = order[start:stop]
-                yield self.X[index], self.y[index]
-
-    def __repr__(self) -> str:
-        return (f"TensorLoader({self.dataset.title}: {len(self.y):,} images in {len(self)} batches of "
-                f"{self.batch_size}, shuffle={self.shuffle}, device={self.device})")
-
-
-def make_loaders(
-    name: str,
-    batch_size: int = 64,
-    *,
-    device: str | torch.device | None = None,
-    root: str | Path | None = None,
-    test_batch_size: int = 512,
-    seed: int = 0,
-    download: bool = True,
-    fast: bool | None = None,
-    info: DatasetInfo | None = None,
-) -> tuple[TensorLoader, TensorLoader]:
-    """Load a data set's train and test splits and wrap them in loaders.
-
-    The training loader shuffles (reproducibly, with ``seed``); the test loader
-    does not. ``device=None`` keeps the tensors on the CPU.
-
-    Example::
-
-        train_loader, test_loader = make_loaders("fashion_mnist", batch_size=128)
-        print(len(train_loader.dataset), len(test_loader.dataset))   # 60000 10000
-    """
-    train = load_dataset(name, "train", root=root, download=download, fast=fast, info=info)
-    test = load_dataset(name, "test", root=root, download=download, fast=fast, info=info)
-    return (TensorLoader(train, batch_size, shuffle=True, device=device, seed=seed),
-            TensorLoader(test, test_batch_size, shuffle=False, device=device, seed=seed))

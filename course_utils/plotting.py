@@ -36,7 +36,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Rectangle
 from scipy.signal import convolve2d
 
-from course_utils.config import HISTORY_COLUMNS  # config imports nothing heavy (no torch)
+from course_utils.config import CORE_HISTORY_COLUMNS  # config imports nothing heavy (no torch)
 
 if TYPE_CHECKING:  # only for type hints; plotting works without importing torch
     import torch
@@ -341,11 +341,11 @@ def epochs_from_history(history: pd.DataFrame, name: str) -> np.ndarray:
         raise ValueError(
             f"history {name!r} should be a pandas DataFrame (what cu.train returns), got {type(history).__name__}"
         )
-    missing = [c for c in HISTORY_COLUMNS if c not in history.columns]
+    missing = [c for c in CORE_HISTORY_COLUMNS if c not in history.columns]
     if missing:
         raise ValueError(
-            f"history {name!r} lacks the column(s) {missing}; expected columns {list(HISTORY_COLUMNS)} "
-            f"(what cu.train returns), got {list(history.columns)}"
+            f"history {name!r} lacks the column(s) {missing}; expected at least the columns "
+            f"{list(CORE_HISTORY_COLUMNS)} (cu.train returns them), got {list(history.columns)}"
         )
     if history.empty:
         raise ValueError(f"history {name!r} is empty: nothing to plot")
@@ -355,34 +355,57 @@ def epochs_from_history(history: pd.DataFrame, name: str) -> np.ndarray:
     return history["examples"].to_numpy(dtype=float) / float(first_epoch.max())
 
 
-def plot_history(histories: pd.DataFrame | Mapping[str, pd.DataFrame], *, title: str | None = None) -> Figure:
-    """Plot training loss and accuracy (%) against epochs, for one run or several named runs.
+def validation_points(history: pd.DataFrame, epochs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, validation loss, validation accuracy) at the rows where ``train`` measured validation data."""
+    if not {"val_loss", "val_accuracy"} <= set(history.columns):
+        return np.array([]), np.array([]), np.array([])
+    measured = history["val_accuracy"].notna().to_numpy()
+    return (epochs[measured], history["val_loss"].to_numpy(dtype=float)[measured],
+            history["val_accuracy"].to_numpy(dtype=float)[measured])
 
-    ``histories`` is the DataFrame from ``cu.train`` (columns epoch, batch, examples, loss,
-    accuracy) or a dict ``{"run name": history, ...}`` to compare runs on the same axes.
-    The x axis counts epochs, including fractions: 0.5 = half of the training set seen once.
+
+def plot_history(histories: pd.DataFrame | Mapping[str, pd.DataFrame], *, title: str | None = None) -> Figure:
+    """Plot loss and accuracy (%) against epochs: training curves, and validation where measured.
+
+    ``histories`` is the DataFrame from ``cu.train`` or a dict ``{"run name": history, ...}``
+    to compare runs on the same axes. The x axis counts epochs, including fractions:
+    0.5 = half of the training set seen once. Training values (solid lines) are means
+    over the batches since the previous point, measured while the model learned;
+    validation values (dashed, large markers; when ``train`` was given ``validation=``)
+    are measured after each epoch on held-out images. A validation curve that turns up
+    while the training curve keeps going down is the picture of **overfitting**.
 
     Example:
-        history = cu.train(model, train_loader, epochs=3)
+        history = cu.train(model, train_loader, epochs=3, validation=val_loader)
         fig = cu.plot_history(history)
         fig = cu.plot_history({"linear": history_linear, "hidden layer": history_mlp})
     """
-    runs = {"training": histories} if isinstance(histories, pd.DataFrame) else dict(histories)
+    runs = {"": histories} if isinstance(histories, pd.DataFrame) else dict(histories)
     if not runs:
         raise ValueError("got an empty dict of histories: nothing to plot")
+    epochs_of = {name: epochs_from_history(history, str(name)) for name, history in runs.items()}
+    with_validation = any(len(validation_points(runs[name], epochs)[0]) for name, epochs in epochs_of.items())
     fig, (loss_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     for i, (name, history) in enumerate(runs.items()):
-        epochs = epochs_from_history(history, str(name))
+        epochs = epochs_of[name]
         color = LINE_COLORS[i % len(LINE_COLORS)]
-        style = dict(color=color, marker="o", markersize=3, label=str(name))
+        prefix = f"{name}: " if name != "" else ""
+        label = f"{prefix}training" if with_validation or name == "" else str(name)
+        style = dict(color=color, marker="o", markersize=3, label=label)
         loss_ax.plot(epochs, history["loss"].to_numpy(dtype=float), **style)
         accuracy_ax.plot(epochs, 100 * history["accuracy"].to_numpy(dtype=float), **style)
-    loss_ax.set(xlabel="epoch", ylabel="training loss", title="Loss (lower is better)")
-    accuracy_ax.set(xlabel="epoch", ylabel="training accuracy (%)", title="Accuracy (higher is better)")
+        x, val_loss, val_accuracy = validation_points(history, epochs)
+        if len(x):
+            style = dict(color=color, marker="s", markersize=6, linestyle="--", linewidth=2,
+                         markeredgecolor="white", label=f"{prefix}validation")
+            loss_ax.plot(x, val_loss, **style)
+            accuracy_ax.plot(x, 100 * val_accuracy, **style)
+    loss_ax.set(xlabel="epoch", ylabel="loss", title="Loss (lower is better)")
+    accuracy_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy (higher is better)")
     for ax in (loss_ax, accuracy_ax):
         ax.set_xlim(left=0)
         ax.grid(alpha=0.3)
-    accuracy_ax.legend()
+    accuracy_ax.legend(fontsize=8)
     if title is not None:
         fig.suptitle(title)
     return fig

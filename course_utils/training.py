@@ -1,6 +1,6 @@
-"""Training and evaluating image classifiers: devices, seeds, the training loop, accuracy.
+"""The training loop: ``train`` fits a classifier and returns its history as a table.
 
-The training loop in this module is the one you would write by hand:
+The loop is the one you would write by hand (lecture 03 does)::
 
     for each epoch:
         for each batch (X, y) from the loader:
@@ -9,342 +9,108 @@ The training loop in this module is the one you would write by hand:
             optimizer.zero_grad()
             loss.backward()                   # gradients by backpropagation
             optimizer.step()                  # one small step downhill
+        (optionally) measure the model on validation data
 
-``train`` adds what makes it pleasant in a notebook: a progress bar, a history
-table (a pandas DataFrame) to plot afterwards, and clear messages when
-something is wrong (images not normalized, labels that do not fit the model,
-a learning rate so large that the loss becomes NaN).
+``train`` adds what makes it pleasant and fast in a notebook:
+
+- a progress line per epoch and a **history** table (a pandas DataFrame) to plot;
+- clear messages for the usual mistakes (raw uint8 images, labels that do not fit
+  the model, an optimizer made for another model, a learning rate so large that the
+  loss becomes NaN), checked before any step changes the model;
+- **no waiting for the GPU at every batch**: the running loss and the number of
+  correct predictions are added up on the device and read back only at log points
+  (every ``log_every`` batches). Reading a number back (``loss.item()``) makes the
+  CPU wait until the GPU has finished all queued work; doing it once per batch is
+  what makes small models slow on a GPU;
+- **mixed precision and channels_last where they help** (see ``course_utils.speed``).
 
 A loader is anything you can loop over that gives ``(X, y)`` batches: a
-``course_utils.TensorLoader``, a ``torch.utils.data.DataLoader`` or even a
-plain list of pairs. ``X`` holds float images, ``y`` the class indices.
+``course_utils.TensorLoader``, a ``torch.utils.data.DataLoader`` or a plain list
+of pairs. ``X`` holds float images, ``y`` the class indices.
 
 Example:
-    >>> import course_utils as cu                                # doctest: +SKIP
-    >>> train_loader, test_loader = cu.make_loaders("cifar10")   # doctest: +SKIP
-    >>> history = cu.train(model, train_loader, epochs=5)        # doctest: +SKIP
-    >>> cu.evaluate(model, test_loader)                          # doctest: +SKIP
-    Evaluation(accuracy=55.3% on 10,000 images, loss=1.27)
+    >>> import course_utils as cu                                              # doctest: +SKIP
+    >>> train_loader, val_loader, test_loader = cu.make_loaders("cifar10", validation=5_000)  # doctest: +SKIP
+    >>> history = cu.train(model, train_loader, epochs=5, validation=val_loader)  # doctest: +SKIP
+    >>> fig = cu.plot_history(history)                                         # doctest: +SKIP
 """
 from __future__ import annotations
 
 import math
-import random
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+import time
+from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
+from course_utils import checks
 from course_utils.config import HISTORY_COLUMNS, num_epochs
+from course_utils.devices import (  # noqa: F401  (model_device, seed_everything: used by other modules)
+    eval_mode,
+    get_device,
+    model_device,
+    seed_everything,
+    use_device,
+)
+from course_utils.evaluation import measure
+from course_utils.progress import make_progress
+from course_utils.speed import PRECISIONS, Settings, choose_settings
 
 
-# --------------------------------------------------------------------------
-# Devices and seeds
-# --------------------------------------------------------------------------
+class _Running:
+    """Sums of loss and correct predictions kept ON THE DEVICE, read back only when asked."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.reset()
+
+    def reset(self) -> None:
+        self.loss = torch.zeros((), device=self.device)
+        self.correct = torch.zeros((), device=self.device, dtype=torch.long)
+        self.count = 0
+
+    def add(self, loss: torch.Tensor, scores: torch.Tensor, y: torch.Tensor) -> None:
+        self.loss += loss.detach().float() * len(y)
+        self.correct += (scores.detach().argmax(dim=1) == y).sum()
+        self.count += len(y)
+
+    def means(self) -> tuple[float, float]:
+        """(mean loss, accuracy) since the last reset; this waits for the device."""
+        return float(self.loss) / self.count, int(self.correct) / self.count
 
 
-def _available_devices() -> list[str]:
-    """Names of the device types this machine can use, best first."""
-    names = []
-    if torch.cuda.is_available():
-        names.append("cuda")
-    if torch.backends.mps.is_available():
-        names.append("mps")
-    names.append("cpu")
-    return names
-
-
-def get_device(prefer: str | torch.device | None = None) -> torch.device:
-    """Pick the device to compute on: a CUDA GPU, else Apple's MPS, else the CPU.
-
-    Pass ``prefer`` ("cuda", "cuda:1", "mps" or "cpu") to choose yourself; you
-    get a clear error when that device is not available on this machine.
-
-    Example:
-        >>> get_device()                     # doctest: +SKIP
-        device(type='cuda')
-        >>> get_device("cpu")
-        device(type='cpu')
-    """
-    available = _available_devices()
-    if prefer is None:
-        return torch.device(available[0])
-    try:
-        device = torch.device(prefer)
-    except (RuntimeError, TypeError):  # not a device name torch knows, e.g. "gpu"
-        device = None
-    if device is None or device.type not in ("cuda", "mps", "cpu"):
-        raise ValueError(
-            f"get_device supports 'cuda', 'mps' and 'cpu'; got {str(prefer)!r}."
-        )
-    if device.type not in available:
-        hint = " In Colab: Runtime > Change runtime type > GPU." if device.type == "cuda" else ""
-        raise ValueError(
-            f"You asked for device {str(prefer)!r}, but it is not available on this machine. "
-            f"Available here: {', '.join(available)}. Use get_device() to pick the best one.{hint}"
-        )
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise ValueError(
-            f"You asked for {str(prefer)!r}, but this machine has only "
-            f"{torch.cuda.device_count()} CUDA device(s) (cuda:0 ... cuda:{torch.cuda.device_count() - 1})."
-        )
-    return device
-
-
-def model_device(model: nn.Module) -> torch.device:
-    """The device a model's weights live on (the CPU for a model without any).
-
-    Example:
-        >>> model_device(nn.Linear(3, 2))
-        device(type='cpu')
-    """
-    for tensor in model.parameters():
-        return tensor.device
-    for tensor in model.buffers():
-        return tensor.device
-    return torch.device("cpu")
-
-
-def seed_everything(seed: int = 0) -> None:
-    """Seed every random number generator we use, so that a run can be repeated.
-
-    Seeds Python's ``random``, NumPy's global generator and PyTorch (the CPU
-    generator and every CUDA device). Call it once at the top of a notebook and
-    again right before creating a model whose training you want to repeat:
-    weight initialisation, shuffling and dropout then give the same numbers.
-
-    What it does NOT make repeatable: some GPU operations (cuDNN picks its
-    algorithms, and a few kernels add numbers in varying order; see
-    ``torch.use_deterministic_algorithms``), different PyTorch versions or
-    hardware, ``DataLoader`` worker processes, and NumPy ``Generator`` objects
-    you create yourself without a seed.
-
-    Example:
-        >>> seed_everything(0)
-        >>> a = torch.rand(2)
-        >>> seed_everything(0)
-        >>> bool((torch.rand(2) == a).all())
-        True
-    """
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be a whole number, got {seed!r}.")
-    random.seed(seed)
-    np.random.seed(seed % 2**32)  # NumPy only accepts seeds in 0 .. 2**32 - 1
-    # torch.manual_seed seeds the CPU and every CUDA device too, so a separate
-    # torch.cuda.manual_seed_all(seed) is not needed.
-    torch.manual_seed(seed)
-
-
-@contextmanager
-def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Put ``model`` in evaluation mode for a ``with`` block, then restore every layer's mode.
-
-    In evaluation mode dropout is switched off and batch normalization uses its
-    running statistics instead of the batch's. Each layer gets back exactly the
-    mode it had before, even if the block raises an error.
-
-    Example:
-        >>> model = nn.Sequential(nn.Linear(4, 2), nn.Dropout(0.5))
-        >>> with eval_mode(model):
-        ...     model.training
-        False
-        >>> model.training
-        True
-    """
-    modes = {module: module.training for module in model.modules()}
-    model.eval()
-    try:
-        yield model
-    finally:
-        for module, was_training in modes.items():
-            module.training = was_training
-
-
-# --------------------------------------------------------------------------
-# Checking batches and scores
-# --------------------------------------------------------------------------
-
-
-def _use_device(model: nn.Module, device: str | torch.device | None) -> torch.device:
-    """Move the model to ``device`` if one is given; return the device to compute on."""
-    if device is None:
-        return model_device(model)
-    device = torch.device(device)
-    model.to(device)
-    return device
-
-
-def _split_batch(batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    """Unpack one batch into (inputs, labels), with a clear error for anything else."""
-    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-        raise TypeError(
-            "Each batch from the loader must be a pair (X, y) of inputs and labels; "
-            f"got a {type(batch).__name__}"
-            + (f" with {len(batch)} items." if isinstance(batch, (tuple, list)) else ".")
-        )
-    return batch[0], batch[1]
-
-
-def _check_inputs(X: Any) -> None:
-    """Inputs must be a floating-point tensor (normalized images, not raw uint8 pixels)."""
-    if not isinstance(X, torch.Tensor):
-        raise TypeError(f"Inputs X must be a torch.Tensor, got {type(X).__name__}.")
-    if not X.is_floating_point():
-        raise TypeError(
-            f"Inputs X must be floating point (e.g. torch.float32), got {X.dtype}. "
-            "Raw images are uint8 (0..255): convert and normalize them first, e.g. "
-            "X.float() / 255, or use cu.TensorLoader, which normalizes for you."
-        )
-
-
-def _check_labels(y: Any) -> torch.Tensor:
-    """Labels must be a 1-D tensor of class indices; return them as int64."""
-    if not isinstance(y, torch.Tensor):
-        raise TypeError(f"Labels y must be a torch.Tensor of class indices, got {type(y).__name__}.")
-    if y.is_floating_point() or y.dtype == torch.bool or y.ndim != 1:
-        raise TypeError(
-            "Labels y must be a 1-D tensor of whole-number class indices (0, 1, 2, ...); "
-            f"got dtype {y.dtype} and shape {tuple(y.shape)}."
-        )
-    return y.long()
-
-
-def _check_scores(scores: Any, batch_size: int) -> None:
-    """The model must give one row of class scores per example: a 2-D tensor."""
-    if not isinstance(scores, torch.Tensor) or scores.ndim != 2:
-        shape = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(scores).__name__
-        raise ValueError(
-            f"The model's output must be 2-D (batch size, number of classes); got {shape}. "
-            "A convolutional model usually needs nn.Flatten() before its last nn.Linear layer."
-        )
-    if scores.shape[0] != batch_size:
-        raise ValueError(
-            f"The model gave {scores.shape[0]} rows of scores for a batch of {batch_size} inputs. "
-            "Check any reshaping (x.view / x.reshape) in the model: keep the batch dimension first."
-        )
-
-
-def _check_label_range(y: torch.Tensor, num_outputs: int) -> None:
-    """Every label must name one of the model's outputs: 0 .. num_outputs - 1."""
-    if bool(((y < 0) | (y >= num_outputs)).any()):
-        raise ValueError(
-            f"Labels range from {int(y.min())} to {int(y.max())}, but the model outputs {num_outputs} "
-            f"scores per image, so it only knows classes 0 .. {num_outputs - 1}. Make the last layer "
-            "output as many scores as there are classes."
-        )
-
-
-def _check_loader(loader: Any, what: str) -> None:
-    """Refuse things that are obviously not loaders, with a hint."""
-    if isinstance(loader, torch.Tensor):
-        raise TypeError(
-            f"{what} needs a loader that yields (X, y) batches, not a single tensor. "
-            "Wrap tensors with torch.utils.data.DataLoader(TensorDataset(X, y), batch_size=64)."
-        )
-
-
-def _empty_loader_error(what: str) -> ValueError:
-    return ValueError(
-        f"The loader given to {what} produced no batches. Is the data set empty? "
-        "(A generator can be looped over only once: pass a list or a loader instead.)"
+def _diverged(loss: float, where: str, optimizer: torch.optim.Optimizer) -> FloatingPointError:
+    lr = float(optimizer.param_groups[0]["lr"])
+    return FloatingPointError(
+        f"The loss became {loss} {where}: training diverged. Try a smaller learning rate "
+        f"(now lr={lr:g}; try 10 times smaller). The weights may be broken now: create the model "
+        "again before retraining."
     )
 
 
-def _learning_rate(optimizer: torch.optim.Optimizer) -> float:
-    return float(optimizer.param_groups[0]["lr"])
-
-
-# --------------------------------------------------------------------------
-# Training
-# --------------------------------------------------------------------------
-
-
-def _train_step(
-    model: nn.Module,
-    X: torch.Tensor,
-    y: torch.Tensor,
-    optimizer: torch.optim.Optimizer,
-    loss_fn: nn.Module,
-    where: str,
-) -> tuple[float, int]:
-    """One gradient step on one batch; return (mean loss, number of correct predictions)."""
-    scores = model(X)
-    _check_scores(scores, len(y))
-    _check_label_range(y, scores.shape[1])
-    loss = loss_fn(scores, y)
-    loss_value = loss.item()
-    if not math.isfinite(loss_value):
-        raise FloatingPointError(
-            f"The loss became {loss_value} at {where}: training diverged. "
-            f"Try a smaller learning rate (now lr={_learning_rate(optimizer):g}; try 10 times smaller). "
-            "The weights may be broken now: create the model again before retraining."
-        )
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    correct = int((scores.argmax(dim=1) == y).sum())
-    return loss_value, correct
-
-
-def _history_row(epoch: int, batch: int, examples: int, loss_sum: float, correct: int, count: int) -> dict:
-    """One row of the history table: the means over the examples since the last row."""
-    return {
-        "epoch": epoch,
-        "batch": batch,
-        "examples": examples,
-        "loss": loss_sum / count,
-        "accuracy": correct / count,
-    }
-
-
-def _train_epoch(
-    model: nn.Module,
-    loader: Iterable,
-    optimizer: torch.optim.Optimizer,
-    loss_fn: nn.Module,
-    device: torch.device,
-    *,
-    epoch: int,
-    epochs: int,
-    examples: int,
-    log_every: int,
-    progress: bool,
-) -> tuple[list[dict], int]:
-    """Train for one epoch; return its history rows and the total number of examples seen so far."""
-    rows = []
-    window_loss, window_correct, window_count = 0.0, 0, 0
-    epoch_loss, epoch_correct, epoch_count = 0.0, 0, 0
-    batch = 0
-    with tqdm(loader, desc=f"epoch {epoch}/{epochs}", disable=not progress, leave=False) as bar:
-        for batch, item in enumerate(bar, start=1):
-            X, y = _split_batch(item)
-            _check_inputs(X)
-            X, y = X.to(device), _check_labels(y).to(device)
-            where = f"epoch {epoch}, batch {batch}"
-            loss, correct = _train_step(model, X, y, optimizer, loss_fn, where)
-            examples += len(y)
-            window_loss += loss * len(y)
-            window_correct += correct
-            window_count += len(y)
-            epoch_loss += loss * len(y)
-            epoch_correct += correct
-            epoch_count += len(y)
-            if batch % log_every == 0:
-                rows.append(_history_row(epoch, batch, examples, window_loss, window_correct, window_count))
-                bar.set_postfix(loss=f"{rows[-1]['loss']:.3f}", accuracy=f"{rows[-1]['accuracy']:.1%}")
-                window_loss, window_correct, window_count = 0.0, 0, 0
-    if batch == 0:
-        raise _empty_loader_error("train")
-    if window_count > 0:
-        rows.append(_history_row(epoch, batch, examples, window_loss, window_correct, window_count))
-    print(f"epoch {epoch}/{epochs}: loss {epoch_loss / epoch_count:.4f}, train accuracy {epoch_correct / epoch_count:.1%}")
-    return rows, examples
+def _check_arguments(model, loader, epochs, lr, optimizer, scheduler, loss_fn, validation,
+                     log_every, progress, live_plot, precision, channels_last) -> None:
+    """Every argument of ``train``, checked before anything is moved or trained."""
+    checks.check_model(model, "train")
+    checks.check_positive_int(epochs, "epochs")
+    checks.check_learning_rate(lr)
+    checks.check_positive_int(log_every, "log_every")
+    checks.check_flag(progress, "progress")
+    checks.check_flag(live_plot, "live_plot")
+    checks.check_choice(precision, "precision", PRECISIONS)
+    checks.check_choice(channels_last, "channels_last", ("auto", True, False))
+    checks.check_loader(loader, "train", "loader", passes=num_epochs(epochs))
+    if validation is not None:
+        checks.check_loader(validation, "train", "validation", passes=num_epochs(epochs))
+    if optimizer is not None:
+        checks.check_optimizer(optimizer, model)
+    else:
+        checks.trainable_parameters(model)
+    checks.check_scheduler(scheduler, optimizer)
+    if loss_fn is not None:
+        checks.check_loss_fn(loss_fn)
 
 
 def train(
@@ -354,10 +120,15 @@ def train(
     epochs: int = 1,
     lr: float = 1e-3,
     optimizer: torch.optim.Optimizer | None = None,
+    scheduler: Any = None,
     loss_fn: nn.Module | None = None,
+    validation: Iterable | None = None,
     device: str | torch.device | None = None,
     progress: bool = True,
+    live_plot: bool = False,
     log_every: int = 50,
+    precision: str = "auto",
+    channels_last: bool | str = "auto",
 ) -> pd.DataFrame:
     """Train a classifier with mini-batch gradient descent and return its history.
 
@@ -370,285 +141,182 @@ def train(
         lr: learning rate of the default optimizer, Adam.
         optimizer: your own optimizer instead, e.g. ``torch.optim.SGD(model.parameters(), lr=0.1)``
             (``lr`` is then ignored).
+        scheduler: a learning-rate scheduler for that optimizer, stepped after EVERY
+            BATCH, e.g. ``torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.01,
+            total_steps=cu.num_epochs(epochs) * len(loader))``.
         loss_fn: defaults to ``nn.CrossEntropyLoss()`` (softmax + negative log-likelihood).
+        validation: a loader of held-out images (see ``cu.make_loaders(..., validation=...)``):
+            after each epoch the model is measured on it, in evaluation mode.
         device: move the model there first; by default the model stays where it
             is and each batch is moved to the model's device.
-        progress: show a progress bar per epoch (``False`` hides it).
+        progress: show a line per epoch that updates while it runs (``False``: only
+            the summary line of each epoch).
+        live_plot: in a notebook, also draw the loss and accuracy curves and redraw
+            them in place at every log point (in a terminal: ignored).
         log_every: add a history row every this many batches (and at the end of each epoch).
+        precision: "auto" (default: 16-bit mixed precision where it is measured to be
+            clearly faster), "float32" (off), "bfloat16" or "float16".
+        channels_last: "auto" (default: where measured to be clearly faster), True or False.
 
     Returns:
         A DataFrame with one row per ``log_every`` batches and at each epoch's end.
         Columns: ``epoch`` (1, 2, ...), ``batch`` (within the epoch, from 1),
         ``examples`` (training examples seen so far, all epochs together),
-        ``loss`` and ``accuracy`` (0-1) averaged over the batches since the previous row.
-        The model is left in training mode.
+        ``seconds`` (since training started), ``lr`` (the learning rate at that row),
+        ``loss`` and ``accuracy`` (0-1) averaged over the batches since the previous
+        row, and ``val_loss`` / ``val_accuracy`` on the validation data at the last
+        row of each epoch (NaN elsewhere, and everywhere without ``validation``).
+        ``history.attrs["settings"]`` says which device, precision and memory layout
+        were used. The model is left in training mode.
 
     Example:
-        >>> seed_everything(0)                                       # doctest: +SKIP
+        >>> cu.seed_everything(0)                                        # doctest: +SKIP
         >>> model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10))
-        >>> history = train(model, train_loader, epochs=3, lr=1e-3)  # doctest: +SKIP
-        epoch 1/3: loss 1.9123, train accuracy 33.0%
+        >>> history = cu.train(model, train_loader, epochs=3, validation=val_loader)  # doctest: +SKIP
+        epoch 1/3: loss 1.9123, train accuracy 33.0% | validation loss 1.81, accuracy 37.2% | 6 s
         ...
-        >>> fig = cu.plot_history(history)                           # doctest: +SKIP
+        >>> fig = cu.plot_history(history)                               # doctest: +SKIP
     """
-    if isinstance(log_every, bool) or not isinstance(log_every, int) or log_every < 1:
-        raise ValueError(f"log_every must be a whole number of batches, at least 1; got {log_every!r}.")
+    _check_arguments(model, loader, epochs, lr, optimizer, scheduler, loss_fn, validation,
+                     log_every, progress, live_plot, precision, channels_last)
     capped = num_epochs(epochs)
     if capped < epochs:
         print(f"Fast mode (COURSE_FAST is set): training {capped} epoch instead of {epochs}.")
-    device = _use_device(model, device)
+    device = use_device(model, device)
     if optimizer is None:
-        trainable = [p for p in model.parameters() if p.requires_grad]
-        if not trainable:
-            raise ValueError("The model has no trainable parameters, so there is nothing to train.")
-        optimizer = torch.optim.Adam(trainable, lr=lr)
-    if loss_fn is None:
-        loss_fn = nn.CrossEntropyLoss()
-    _check_loader(loader, "train")
-    model.train()
-    rows: list[dict] = []
-    examples = 0
-    for epoch in range(1, capped + 1):
-        epoch_rows, examples = _train_epoch(
-            model, loader, optimizer, loss_fn, device,
-            epoch=epoch, epochs=capped, examples=examples, log_every=log_every, progress=progress,
-        )
-        rows.extend(epoch_rows)
-    return pd.DataFrame(rows, columns=HISTORY_COLUMNS)
-
-
-# --------------------------------------------------------------------------
-# Predicting and evaluating
-# --------------------------------------------------------------------------
-
-
-def predict(
-    model: nn.Module,
-    data: Iterable | torch.Tensor,
-    *,
-    device: str | torch.device | None = None,
-    batch_size: int = 512,
-) -> torch.Tensor:
-    """Predicted class indices (an int64 tensor on the CPU) for every input.
-
-    ``data`` is either a loader of ``(X, y)`` batches (the labels are ignored)
-    or a float tensor of inputs, which is cut into batches of ``batch_size``.
-    The model runs in evaluation mode without gradients; its previous mode is
-    restored afterwards.
-
-    Example:
-        >>> model = nn.Linear(4, 3)
-        >>> predict(model, torch.zeros(5, 4)).shape
-        torch.Size([5])
-    """
-    device = _use_device(model, device)
-    if isinstance(data, torch.Tensor):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a whole number, at least 1; got {batch_size!r}.")
-        if len(data) == 0:
-            raise ValueError("predict got an empty tensor: there is nothing to predict.")
-        batches: Iterable = torch.split(data, batch_size)
-    else:
-        batches = (_split_batch(item)[0] for item in data)
-    predictions = []
-    with eval_mode(model), torch.no_grad():
-        for X in batches:
-            _check_inputs(X)
-            scores = model(X.to(device))
-            _check_scores(scores, len(X))
-            predictions.append(scores.argmax(dim=1).cpu())
-    if not predictions:
-        raise _empty_loader_error("predict")
-    return torch.cat(predictions)
-
-
-def accuracy(predictions: Any, labels: Any) -> float:
-    """The share (0-1) of predictions that equal the labels.
-
-    Both are 1-D sequences of class indices (tensors, NumPy arrays or lists).
-
-    Example:
-        >>> accuracy(torch.tensor([0, 1, 1, 2]), torch.tensor([0, 1, 2, 2]))
-        0.75
-    """
-    predictions, labels = _as_index_arrays(predictions, labels)
-    return float((predictions == labels).mean())
-
-
-def _as_index_arrays(predictions: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Turn predictions and labels into 1-D NumPy int arrays of the same, non-zero length."""
-    if isinstance(predictions, torch.Tensor):
-        predictions = predictions.detach().cpu().numpy()
-    if isinstance(labels, torch.Tensor):
-        labels = labels.detach().cpu().numpy()
-    predictions, labels = np.asarray(predictions), np.asarray(labels)
-    if predictions.ndim != 1 or labels.ndim != 1:
-        raise ValueError(
-            "Predictions and labels must be 1-D sequences of class indices; got shapes "
-            f"{predictions.shape} and {labels.shape}. (From scores, take scores.argmax(dim=1).)"
-        )
-    if len(predictions) != len(labels):
-        raise ValueError(f"There are {len(predictions)} predictions but {len(labels)} labels; they must match.")
-    if len(labels) == 0:
-        raise ValueError("Predictions and labels are empty: there is nothing to compare.")
-    return predictions.astype(np.int64), labels.astype(np.int64)
-
-
-def confusion_matrix(labels: Any, predictions: Any, num_classes: int) -> np.ndarray:
-    """Count how often each true class (row) was predicted as each class (column).
-
-    The diagonal holds the correct predictions; ``matrix[3, 5]`` counts images
-    of class 3 that the model called class 5.
-
-    Example:
-        >>> confusion_matrix([0, 0, 1, 1], [0, 1, 1, 1], num_classes=2)
-        array([[1, 1],
-               [0, 2]])
-    """
-    predictions, labels = _as_index_arrays(predictions, labels)
-    for name, values in (("labels", labels), ("predictions", predictions)):
-        if values.min() < 0 or values.max() >= num_classes:
-            raise ValueError(
-                f"{name} must lie in 0 .. {num_classes - 1} for {num_classes} classes; "
-                f"got values from {values.min()} to {values.max()}."
-            )
-    counts = np.bincount(labels * num_classes + predictions, minlength=num_classes * num_classes)
-    return counts.reshape(num_classes, num_classes)
-
-
-def per_class_accuracy(labels: Any, predictions: Any, classes: Iterable[str]) -> pd.DataFrame:
-    """A table with one row per class: correct, total and accuracy (NaN when a class has no images).
-
-    Example:
-        >>> per_class_accuracy([0, 0, 1], [0, 1, 1], ["cat", "dog", "frog"])
-              correct  total  accuracy
-        class
-        cat         1      2       0.5
-        dog         1      1       1.0
-        frog        0      0       NaN
-    """
-    classes = [str(name) for name in classes]
-    matrix = confusion_matrix(labels, predictions, len(classes))
-    correct = np.diag(matrix)
-    total = matrix.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(total > 0, correct / np.maximum(total, 1), np.nan)
-    table = pd.DataFrame({"correct": correct, "total": total, "accuracy": share}, index=classes)
-    table.index.name = "class"
-    return table
-
-
-@dataclass(eq=False)
-class Evaluation:
-    """The result of ``evaluate``: overall numbers plus everything needed to dig deeper.
-
-    Attributes:
-        accuracy: share of correct predictions (0-1).
-        loss: mean loss per image.
-        predictions, labels: int64 tensors on the CPU, one entry per image.
-        classes: the class names, in label order.
-
-    Example:
-        >>> result = Evaluation(0.5, 0.7, torch.tensor([0, 1]), torch.tensor([0, 0]), ("cat", "dog"))
-        >>> result
-        Evaluation(accuracy=50.0% on 2 images, loss=0.7)
-        >>> result.most_confused()
-          true predicted  count
-        0  cat       dog      1
-    """
-
-    accuracy: float
-    loss: float
-    predictions: torch.Tensor
-    labels: torch.Tensor
-    classes: tuple[str, ...]
-
-    @property
-    def per_class(self) -> pd.DataFrame:
-        """Correct, total and accuracy for each class (see ``per_class_accuracy``)."""
-        return per_class_accuracy(self.labels, self.predictions, self.classes)
-
-    @property
-    def confusion(self) -> np.ndarray:
-        """The confusion matrix: rows are true classes, columns predicted classes."""
-        return confusion_matrix(self.labels, self.predictions, len(self.classes))
-
-    def most_confused(self, k: int = 5) -> pd.DataFrame:
-        """The ``k`` most frequent mistakes as a table (true, predicted, count), largest first."""
-        matrix = self.confusion.copy()
-        np.fill_diagonal(matrix, 0)
-        true, predicted = np.nonzero(matrix)
-        table = pd.DataFrame({
-            "true": [self.classes[i] for i in true],
-            "predicted": [self.classes[j] for j in predicted],
-            "count": matrix[true, predicted],
-        })
-        table = table.sort_values("count", ascending=False, kind="stable")
-        return table.head(k).reset_index(drop=True)
-
-    def __repr__(self) -> str:
-        return f"Evaluation(accuracy={self.accuracy:.1%} on {len(self.labels):,} images, loss={self.loss:.3g})"
-
-
-def _class_names(loader: Any, num_outputs: int) -> tuple[str, ...]:
-    """The loader's class names if it has them, else "0", "1", ... for each output of the model."""
-    names = getattr(loader, "classes", None)
-    if names is None:  # a torch DataLoader over a torchvision data set keeps them on .dataset
-        names = getattr(getattr(loader, "dataset", None), "classes", None)
-    if names is None:
-        return tuple(str(i) for i in range(num_outputs))
-    names = tuple(str(name) for name in names)
-    if len(names) != num_outputs:
-        raise ValueError(
-            f"The loader has {len(names)} classes but the model outputs {num_outputs} scores per image. "
-            "The model's last layer should have one output per class."
-        )
-    return names
-
-
-def evaluate(
-    model: nn.Module,
-    loader: Iterable,
-    *,
-    device: str | torch.device | None = None,
-    loss_fn: nn.Module | None = None,
-) -> Evaluation:
-    """Measure a classifier on a whole loader: accuracy, loss, and all predictions.
-
-    The model runs in evaluation mode without gradients; each layer gets its
-    previous mode back afterwards. Class names come from ``loader.classes``
-    when the loader has them.
-
-    Example:
-        >>> result = evaluate(model, test_loader)      # doctest: +SKIP
-        >>> result                                      # doctest: +SKIP
-        Evaluation(accuracy=55.3% on 10,000 images, loss=1.27)
-        >>> result.per_class                            # doctest: +SKIP
-        >>> fig = cu.plot_confusion_matrix(result)      # doctest: +SKIP
-    """
-    device = _use_device(model, device)
+        optimizer = torch.optim.Adam(checks.trainable_parameters(model), lr=lr)
     loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
-    _check_loader(loader, "evaluate")
-    loss_sum, predictions, labels, width = 0.0, [], [], 0
-    with eval_mode(model), torch.no_grad():
-        for item in loader:
-            X, y = _split_batch(item)
-            _check_inputs(X)
-            X, y = X.to(device), _check_labels(y).to(device)
-            scores = model(X)
-            _check_scores(scores, len(y))
-            _check_label_range(y, scores.shape[1])
-            loss_sum += loss_fn(scores, y).item() * len(y)
-            predictions.append(scores.argmax(dim=1).cpu())
-            labels.append(y.cpu())
-            width = scores.shape[1]
-    if not labels:
-        raise _empty_loader_error("evaluate")
-    predictions, labels = torch.cat(predictions), torch.cat(labels)
-    return Evaluation(
-        accuracy=accuracy(predictions, labels),
-        loss=loss_sum / len(labels),
-        predictions=predictions,
-        labels=labels,
-        classes=_class_names(loader, width),
-    )
+    run = _Run(model, loader, optimizer, scheduler, loss_fn, validation, device, capped, log_every,
+               precision, channels_last, make_progress(progress), _live_curve(live_plot))
+    return run.all_epochs()
+
+
+def _live_curve(wanted: bool):
+    """A live figure of the curves when asked for and when the code runs in a notebook, else None."""
+    from course_utils.progress import in_notebook
+
+    if not wanted or not in_notebook():
+        return None
+    from course_utils.widgets import LiveCurve   # imported only when used: it needs IPython
+
+    return LiveCurve()
+
+
+class _Run:
+    """One call of ``train``: the state that the epochs share (kept here, not in ``train``'s locals)."""
+
+    def __init__(self, model, loader, optimizer, scheduler, loss_fn, validation, device, epochs,
+                 log_every, precision, channels_last, reporter, curve) -> None:
+        self.model, self.loader, self.optimizer, self.scheduler = model, loader, optimizer, scheduler
+        self.loss_fn, self.validation, self.device, self.epochs = loss_fn, validation, device, epochs
+        self.log_every, self.precision, self.channels_last = log_every, precision, channels_last
+        self.reporter, self.curve = reporter, curve
+        self.classes = checks.loader_classes(loader)
+        self.settings: Settings | None = None   # chosen on the first batch
+        self.scaler = None
+        self.rows: list[dict] = []
+        self.examples = 0
+        self.started = time.perf_counter()
+
+    # ---- the whole run -------------------------------------------------------------
+
+    def all_epochs(self) -> pd.DataFrame:
+        self.model.train()
+        try:
+            for epoch in range(1, self.epochs + 1):
+                self.one_epoch(epoch)
+        finally:
+            self.reporter.close()
+            if self.curve is not None:
+                self.curve.close()
+        history = pd.DataFrame(self.rows, columns=HISTORY_COLUMNS)
+        history.attrs["settings"] = self.settings.as_dict() if self.settings else {}
+        return history
+
+    def one_epoch(self, epoch: int) -> None:
+        batches = len(self.loader) if hasattr(self.loader, "__len__") else None
+        self.reporter.start_epoch(epoch, self.epochs, batches)
+        window, whole_epoch = _Running(self.device), _Running(self.device)
+        batch = 0
+        for batch, item in enumerate(self.loader, start=1):
+            X, y = self.batch_on_device(item, first=batch == 1)
+            self.step(X, y, epoch, batch, window, whole_epoch)
+            if batch % self.log_every == 0:
+                self.log(epoch, batch, window)
+        if batch == 0:
+            raise checks.empty_loader_error("train")
+        if window.count > 0:
+            self.log(epoch, batch, window)
+        loss, accuracy = whole_epoch.means()
+        summary = f"epoch {epoch}/{self.epochs}: loss {loss:.4f}, train accuracy {accuracy:.1%}"
+        if self.validation is not None:
+            result = measure(self.model, self.validation, self.device, self.loss_fn, self.settings, "validation")
+            self.rows[-1]["val_loss"], self.rows[-1]["val_accuracy"] = result.loss, result.accuracy
+            summary += f" | validation loss {result.loss:.4f}, accuracy {result.accuracy:.1%}"
+            if self.curve is not None:
+                self.curve.update(pd.DataFrame(self.rows, columns=HISTORY_COLUMNS))
+        self.reporter.end_epoch(summary + f" | {time.perf_counter() - self.started:.0f} s")
+
+    # ---- one batch -----------------------------------------------------------------
+
+    def batch_on_device(self, item: Any, first: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """Check one batch and move it to the device (a no-op for a TensorLoader's batches)."""
+        X, y = checks.split_batch(item)
+        checks.check_inputs(X)
+        y = checks.check_labels(y)
+        X = X.to(self.device, non_blocking=True)
+        y = y.to(self.device, non_blocking=True)
+        if self.settings is None:   # the very first batch: decide how to run, check the model's outputs
+            self.first_batch_checks(X, y)
+        elif first or self.device.type != "cuda":
+            checks.check_label_range(y, self.num_outputs)
+        return self.settings.prepare(X), y
+
+    def first_batch_checks(self, X: torch.Tensor, y: torch.Tensor) -> None:
+        with torch.no_grad(), eval_mode(self.model):
+            scores = self.model(X[:2])
+        checks.check_scores(scores, len(X[:2]))
+        self.num_outputs = scores.shape[1]
+        checks.check_outputs_match_classes(self.num_outputs, self.classes)
+        checks.check_label_range(y, self.num_outputs)
+        self.settings = choose_settings(self.model, X, y, self.loss_fn, self.device,
+                                        self.precision, self.channels_last)
+        if self.settings.needs_grad_scaler():
+            self.scaler = torch.amp.GradScaler(self.device.type)
+
+    def step(self, X, y, epoch: int, batch: int, window: _Running, whole_epoch: _Running) -> None:
+        """One gradient step: forward, loss, backward, update (and the scheduler, if any)."""
+        with self.settings.autocast():
+            scores = self.model(X)
+            checks.check_scores(scores, len(y))
+            loss = self.loss_fn(scores, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scaler is None:
+            loss.backward()
+            self.optimizer.step()
+        else:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        window.add(loss, scores, y)
+        whole_epoch.add(loss, scores, y)
+        self.examples += len(y)
+
+    def log(self, epoch: int, batch: int, window: _Running) -> None:
+        """Read the window's sums back from the device, add a history row, update the display."""
+        loss, accuracy = window.means()
+        if not math.isfinite(loss):
+            raise _diverged(loss, f"during epoch {epoch} (by batch {batch})", self.optimizer)
+        self.rows.append({
+            "epoch": epoch, "batch": batch, "examples": self.examples,
+            "seconds": time.perf_counter() - self.started,
+            "lr": float(self.optimizer.param_groups[0]["lr"]),
+            "loss": loss, "accuracy": accuracy,
+            "val_loss": math.nan, "val_accuracy": math.nan,
+        })
+        window.reset()
+        self.reporter.update(batch, loss, accuracy)
+        if self.curve is not None:
+            self.curve.update(pd.DataFrame(self.rows, columns=HISTORY_COLUMNS))

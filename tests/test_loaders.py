@@ -19,14 +19,13 @@ import torch
 from conftest import SIGN_LABELS, write_cifar_batch, write_sign_csv, write_tiny_cifar_folder
 from course_utils import loaders
 from course_utils.datasets import DATASETS
+from course_utils.batches import TensorLoader, make_loaders
 from course_utils.loaders import (
     ImageSet,
-    TensorLoader,
     balanced_subset_indices,
     cache_path,
     denormalize,
     load_dataset,
-    make_loaders,
     normalize,
 )
 

@@ -538,3 +538,20 @@ def test_plotting_imports_no_torch_heavy_module():
             assert not any(name.split(".")[0] in ("torch", "torchvision") for name in names), (path.name, names)
             ours.update(name for name in names if name.startswith("course_utils"))
     assert ours == {"course_utils.config"}
+
+
+def test_plot_history_draws_validation_points_where_they_were_measured():
+    history = make_history(epochs=3)
+    history["val_loss"] = np.nan
+    history["val_accuracy"] = np.nan
+    ends = history.groupby("epoch").tail(1).index
+    history.loc[ends, "val_loss"] = [1.5, 1.2, 1.4]
+    history.loc[ends, "val_accuracy"] = [0.3, 0.4, 0.38]
+    fig = plot_history({"ConvNet": history})
+    loss_ax, accuracy_ax = fig.axes
+    assert [line.get_label() for line in accuracy_ax.lines] == ["ConvNet: training", "ConvNet: validation"]
+    validation = accuracy_ax.lines[1]
+    assert validation.get_xdata().tolist() == [1.0, 2.0, 3.0]            # at the end of each epoch
+    assert validation.get_ydata().tolist() == pytest.approx([30, 40, 38])  # in percent
+    assert loss_ax.lines[1].get_linestyle() == "--"
+    plt.close(fig)

@@ -10,7 +10,8 @@ import torch
 from torch import nn
 
 from course_utils.datasets import SIGN_COLUMNS, SYNTHETIC_MARKER
-from course_utils.loaders import TensorLoader, load_dataset, make_loaders
+from course_utils.batches import TensorLoader, make_loaders
+from course_utils.loaders import load_dataset
 from course_utils.synthetic import MARKER_TEXT, main, synthetic_images, write_synthetic_sign_language
 
 
