@@ -203,6 +203,33 @@ class ImageSet:
         index = index.to(torch.long).reshape(-1)
         return replace(self, images=self.images[index], labels=self.labels[index])
 
+    def keep_classes(self, names: Sequence[str]) -> ImageSet:
+        """Only the images of the classes ``names``, relabelled 0, 1, 2, ... in that order.
+
+        Use it to drop classes that have no images (Sign-Language MNIST's J), so that
+        a model needs exactly one output per class it can learn. Apply the same
+        ``names`` to every split, so that label k means the same class everywhere.
+
+        Example::
+
+            letters = [name for name, count in train.class_counts().items() if count > 0]
+            train24, test24 = train.keep_classes(letters), test.keep_classes(letters)
+            print(len(train24.classes))    # 24: new label k is the letter train24.classes[k]
+        """
+        if isinstance(names, str):
+            raise TypeError(f"keep_classes takes a list of class names, e.g. ['A', 'B'], not one string {names!r}.")
+        names = [str(name) for name in names]
+        unknown = [name for name in names if name not in self.classes]
+        if unknown or not names or len(set(names)) != len(names):
+            problem = f"unknown class names {unknown}" if unknown else "no names, or a name twice"
+            raise ValueError(f"keep_classes got {problem}; the classes of {self.title} are {list(self.classes)}.")
+        new_label = torch.full((len(self.classes),), -1, dtype=torch.long)
+        for k, name in enumerate(names):
+            new_label[self.classes.index(name)] = k
+        relabelled = new_label[self.labels]
+        kept = relabelled >= 0
+        return replace(self, images=self.images[kept], labels=relabelled[kept], classes=tuple(names))
+
     def __repr__(self) -> str:
         c, h, w = self.images.shape[1:]
         return f"ImageSet({self.title}: {len(self):,} images of {c}×{h}×{w}, {len(self.classes)} classes)"

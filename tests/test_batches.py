@@ -161,3 +161,23 @@ def test_make_loaders_checks_its_arguments_before_loading(monkeypatch):
         make_loaders("cifar10", augment="crop")
     with pytest.raises(ValueError, match="test_batch_size"):
         make_loaders("cifar10", test_batch_size=0)
+
+
+# --- keeping some classes ---------------------------------------------------------------
+
+
+def test_keep_classes_drops_the_others_and_relabels_in_the_given_order():
+    data = numbered_set()                                      # classes a (30), b (30), c (40)
+    kept = data.keep_classes(["c", "a"])
+    assert kept.classes == ("c", "a") and len(kept) == 70
+    assert kept.class_counts().tolist() == [40, 30]            # label 0 is now "c"
+    originals = dict(zip(data.images[:, 0, 0, 0].tolist(), data.labels.tolist()))
+    for value, label in zip(kept.images[:, 0, 0, 0].tolist(), kept.labels.tolist()):
+        assert "abc"[originals[value]] == kept.classes[label]  # each image keeps its own class
+
+
+@pytest.mark.parametrize("names, error", [("a", TypeError), (["z"], ValueError), ([], ValueError),
+                                         (["a", "a"], ValueError)])
+def test_keep_classes_rejects_wrong_names(names, error):
+    with pytest.raises(error, match="keep_classes"):
+        numbered_set().keep_classes(names)
