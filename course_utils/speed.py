@@ -48,8 +48,8 @@ PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 #: A candidate replaces the plain setting only if a step is at least this many times faster.
 SPEED_UP_NEEDED = {"channels_last": 1.10, "precision": 1.20}
 
-#: Steps timed per candidate (after one warm-up step); the fastest one counts.
-TIMED_STEPS = 2
+#: Steps timed per candidate, in turns with the other candidates (after one warm-up step); the fastest counts.
+TIMED_STEPS = 3
 
 _DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 _remembered: dict[tuple, "Settings"] = {}
@@ -160,21 +160,35 @@ def _synchronize(device: torch.device) -> None:
 
 def time_step(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: Callable,
               settings: Settings) -> float:
-    """Seconds for one forward + backward pass on (X, y) in ``settings`` (best of a few, after a warm-up)."""
+    """Seconds for one forward + backward pass on (X, y) in ``settings`` (gradients are dropped again)."""
     model.to(memory_format=torch.channels_last if settings.channels_last else torch.contiguous_format)
     X = settings.prepare(X)
-    best = float("inf")
-    for step in range(1 + TIMED_STEPS):
-        _synchronize(settings.device)
-        start = time.perf_counter()
-        with settings.autocast():
-            loss = loss_fn(model(X), y)
-        loss.backward()
-        _synchronize(settings.device)
-        if step > 0:
-            best = min(best, time.perf_counter() - start)
-        for parameter in model.parameters():
-            parameter.grad = None
+    _synchronize(settings.device)
+    start = time.perf_counter()
+    with settings.autocast():
+        loss = loss_fn(model(X), y)
+    loss.backward()
+    _synchronize(settings.device)
+    seconds = time.perf_counter() - start
+    for parameter in model.parameters():
+        parameter.grad = None
+    return seconds
+
+
+def time_candidates(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: Callable,
+                    candidates: list[Settings]) -> list[float]:
+    """The best time of a step for each candidate, measured in turns (A, B, A, B, ...).
+
+    Taking turns means that a burst of other work on the machine slows all
+    candidates alike, instead of making whichever ran during it look slow. Each
+    candidate gets one untimed warm-up step first.
+    """
+    for settings in candidates:
+        time_step(model, X, y, loss_fn, settings)
+    best = [float("inf")] * len(candidates)
+    for _ in range(TIMED_STEPS):
+        for k, settings in enumerate(candidates):
+            best[k] = min(best[k], time_step(model, X, y, loss_fn, settings))
     return best
 
 
@@ -218,11 +232,10 @@ def _measure(model, X, y, loss_fn, device, precision, channels_last, can_use_cha
     if len(precisions) == 1 and len(layouts) == 1:
         return Settings(device, precisions[0], layouts[0])
 
-    times: dict[tuple[str, bool], float] = {}
+    candidates = [Settings(device, p, layout) for p in precisions for layout in layouts]
     with _model_restored(model):
-        for p in precisions:
-            for layout in layouts:
-                times[(p, layout)] = time_step(model, X, y, loss_fn, Settings(device, p, layout))
+        seconds = time_candidates(model, X, y, loss_fn, candidates)
+    times = {(c.precision, c.channels_last): t for c, t in zip(candidates, seconds)}
 
     base_precision, base_layout = precisions[0], layouts[0]
     best_precision, best_layout = base_precision, base_layout

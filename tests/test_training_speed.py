@@ -334,3 +334,11 @@ def test_nan_loss_is_reported_with_the_epoch():
         model[-1].weight.fill_(math.nan)
     with pytest.raises(FloatingPointError, match="during epoch 1.*smaller learning rate"):
         train(model, batches(), progress=False)
+
+
+def test_candidates_are_timed_in_turns_after_a_warm_up(monkeypatch):
+    calls = []
+    monkeypatch.setattr(speed, "time_step", lambda model, X, y, loss_fn, s: calls.append(s.precision) or 1.0)
+    candidates = [Settings(torch.device("cpu"), "float32", False), Settings(torch.device("cpu"), "bfloat16", False)]
+    speed.time_candidates(None, None, None, None, candidates)
+    assert calls == ["float32", "bfloat16"] * (1 + speed.TIMED_STEPS)
