@@ -26,6 +26,7 @@ Each concern lives in its own short module (read them!):
 - ``training``    ``train``: the training loop and its history table
 - ``evaluation``  ``evaluate``, ``predict``, accuracy, per-class tables, confusion matrices
 - ``plotting``    image grids, curves, confusion matrix, kernels, feature maps, diagrams
+- ``diagrams``    network building blocks drawn with matplotlib (the residual block)
 - ``inspection``  model summary, computational graph, activation capture
 - ``live``        the live-notebook tool (``python -m course_utils.live``)
 """
@@ -58,6 +59,7 @@ from course_utils.plotting import (
     show_predictions,
 )
 from course_utils.devices import get_device, model_device, seed_everything
+from course_utils.diagrams import draw_residual_block
 from course_utils.evaluation import (
     Evaluation,
     accuracy,
@@ -81,7 +83,7 @@ __all__ = [
     # plotting
     "show_images", "show_predictions", "plot_history", "plot_confusion_matrix",
     "plot_per_class_accuracy", "show_convolution", "show_kernels", "show_feature_maps",
-    "draw_network", "draw_convolution_example", "draw_max_pooling",
+    "draw_network", "draw_convolution_example", "draw_max_pooling", "draw_residual_block",
     # inspection
     "summary", "ModelSummary", "count_parameters", "show_graph", "capture_activations",
 ]
