@@ -10,6 +10,13 @@ Three environment variables steer the course helpers:
   files are missing is replaced by a small, clearly labelled synthetic stand-in
   instead of being downloaded (only Sign-Language MNIST has one).
 
+Two more tune downloads (see ``download_timeout`` and ``download_stall_limit``):
+
+- ``COURSE_DOWNLOAD_TIMEOUT``: seconds to wait for a server to connect or to
+  send the next bytes (default 30);
+- ``COURSE_DOWNLOAD_STALL``: seconds a download may go on while it receives
+  almost nothing (less than 64 KiB) before it is stopped (default 120).
+
 This module imports nothing from the rest of the package, so any module may
 import it.
 
@@ -28,6 +35,13 @@ from pathlib import Path
 DATA_DIR_ENV = "COURSE_DATA_DIR"
 FAST_ENV = "COURSE_FAST"
 SYNTHETIC_ENV = "COURSE_SYNTHETIC_FALLBACK"
+DOWNLOAD_TIMEOUT_ENV = "COURSE_DOWNLOAD_TIMEOUT"
+DOWNLOAD_STALL_ENV = "COURSE_DOWNLOAD_STALL"
+
+#: Seconds a download waits for the server: to connect, for the headers, for the next bytes.
+DOWNLOAD_TIMEOUT = 30.0
+#: Seconds a download may go on receiving almost nothing (a server that trickles) before it stops.
+DOWNLOAD_STALL_LIMIT = 120.0
 
 #: The columns of the history table that ``train`` returns and ``plot_history`` draws:
 #: one row per log point, with the epoch, the batch within it, how many examples
@@ -56,6 +70,16 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in _TRUE_WORDS
 
 
+#: ``COURSE_LIVE_OUTPUT=0`` (or false/no/off) turns off outputs that redraw in place
+#: (live training curves, progress lines): only plain text is printed. ``make test`` sets it.
+LIVE_OUTPUT_ENV = "COURSE_LIVE_OUTPUT"
+
+
+def live_output_allowed() -> bool:
+    """False when ``COURSE_LIVE_OUTPUT`` reads 0/false/no/off (any case); True otherwise, also when unset."""
+    return os.environ.get(LIVE_OUTPUT_ENV, "").strip().lower() not in {"0", "false", "no", "off"}
+
+
 def repo_data_dir() -> Path | None:
     """The ``data/`` folder of the course repository, or None outside a checkout.
 
@@ -80,26 +104,58 @@ def data_dir(root: str | Path | None = None) -> Path:
     3. the repository's ``data/`` folder, when course_utils runs from a checkout;
     4. ``./data`` in the current working directory (the Colab case).
 
+    A path that is a file, or that runs through a file, gives a
+    ``NotADirectoryError``; a folder that cannot be created, a
+    ``PermissionError``; both say which setting to change.
+
     Example:
         >>> data_dir("/tmp/my-data")      # doctest: +SKIP
         PosixPath('/tmp/my-data')
     """
+    if root is not None and not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"root must be a folder (a str or a pathlib.Path), got {type(root).__name__} {root!r}. "
+                        f"Leave it out to use {DATA_DIR_ENV} or the default data folder.")
+    if isinstance(root, str) and not root.strip():
+        raise ValueError("root is an empty string; pass a folder such as root=\"data\", or leave it out.")
     if root is not None:
-        folder = Path(root)
+        folder, origin = Path(root), f"the root= argument ({root})"
     elif os.environ.get(DATA_DIR_ENV, "").strip():
         folder = Path(os.environ[DATA_DIR_ENV].strip())
+        origin = f"the environment variable {DATA_DIR_ENV}={folder}"
     elif repo_data_dir() is not None:
-        folder = repo_data_dir()
+        folder, origin = repo_data_dir(), "the default (the repository's data/ folder)"
     else:
-        folder = Path.cwd() / "data"
+        folder, origin = Path.cwd() / "data", "the default (./data)"
     folder = folder.expanduser()
+    if folder.is_dir():
+        return folder
+    fix = f"Pass another root= or set {DATA_DIR_ENV} to a folder you can write to."
     if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"The data directory {folder} is a file, not a folder (it comes from {origin}). {fix}")
+    blocker = _file_on_the_way(folder)
+    if blocker is not None:
         raise NotADirectoryError(
-            f"The data directory {folder} is a file, not a folder. "
-            f"Pass another root= or set {DATA_DIR_ENV} to a folder."
+            f"The data directory {folder} cannot exist: {blocker} is a file, not a folder "
+            f"(the path comes from {origin}). {fix}"
         )
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        problem = "you may not create it there" if isinstance(error, PermissionError) else error.strerror
+        cls = PermissionError if isinstance(error, PermissionError) else OSError
+        new = cls(f"The data directory {folder} does not exist and cannot be created ({problem}; "
+                  f"the path comes from {origin}). {fix}")
+        new.errno, new.filename = error.errno, str(folder)
+        raise new from None
     return folder
+
+
+def _file_on_the_way(folder: Path) -> Path | None:
+    """The first parent of ``folder`` that is a file (so the folder cannot exist), or None."""
+    for parent in reversed(folder.parents):
+        if parent.exists() and not parent.is_dir():
+            return parent
+    return None
 
 
 def fast_mode() -> bool:
@@ -132,3 +188,38 @@ def num_epochs(epochs: int) -> int:
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}.")
     return min(epochs, 1) if fast_mode() else epochs
+
+
+def _seconds_from_env(name: str, default: float) -> float:
+    """A positive number of seconds from the environment variable ``name``, or ``default``."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise ValueError(f"The environment variable {name} must be a positive number of seconds, such as 30; "
+                         f"it is {text!r}. Fix or unset it.")
+    return seconds
+
+
+def download_timeout() -> float:
+    """Seconds a download waits for the server (to connect, or for its next bytes) before giving up.
+
+    ``COURSE_DOWNLOAD_TIMEOUT`` overrides the default ``DOWNLOAD_TIMEOUT`` (30 s).
+
+    Example:
+        >>> download_timeout()      # with COURSE_DOWNLOAD_TIMEOUT unset  # doctest: +SKIP
+        30.0
+    """
+    return _seconds_from_env(DOWNLOAD_TIMEOUT_ENV, DOWNLOAD_TIMEOUT)
+
+
+def download_stall_limit() -> float:
+    """Seconds a download may receive almost nothing before it stops (a server that trickles).
+
+    ``COURSE_DOWNLOAD_STALL`` overrides the default ``DOWNLOAD_STALL_LIMIT`` (120 s).
+    """
+    return _seconds_from_env(DOWNLOAD_STALL_ENV, DOWNLOAD_STALL_LIMIT)

@@ -22,6 +22,7 @@ Example:
 """
 from __future__ import annotations
 
+import difflib
 import gzip
 import pickle
 import struct
@@ -155,9 +156,19 @@ class DatasetInfo:
 
 
 def check_split(split: str) -> None:
-    """Raise a clear ValueError unless ``split`` is "train" or "test"."""
+    """Raise a clear TypeError/ValueError unless ``split`` is "train" or "test"."""
+    if not isinstance(split, str):
+        raise TypeError(f"split must be 'train' or 'test', got {type(split).__name__} {split!r:.60}.")
     if split not in SPLITS:
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}.")
+        hint = ""
+        if split.strip().lower() in {"val", "valid", "validation", "dev"}:
+            hint = (" A validation set is held out of the training split: use "
+                    "cu.make_loaders(name, validation=5_000) or cu.validation_split(train, 5_000).")
+        elif split.strip().lower() in SPLITS:
+            hint = f" (lower case, without spaces: {split.strip().lower()!r})"
+        elif split.strip().lower().replace("-", "_") in DATASETS:
+            hint = " That is a data set's name: load_dataset takes the name first, then the split."
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}.{hint}")
 
 
 # ---------------------------------------------------------------------------
@@ -465,12 +476,23 @@ DATASETS: dict[str, DatasetInfo] = {
 def dataset_info(name: str) -> DatasetInfo:
     """Look up a data set by its short name.
 
+    Case, dashes and underscores do not matter (``"CIFAR-10"`` works); an unknown
+    name gives a ValueError that lists the known ones and the closest match.
+
     Example:
         >>> dataset_info("fashion_mnist").title
         'Fashion-MNIST'
     """
-    key = str(name).strip().lower().replace("-", "_")
-    if key not in DATASETS:
+    if not isinstance(name, str):
+        raise TypeError(f"A data set's name is a string such as \"cifar10\", got {type(name).__name__} {name!r:.60}.")
+    # Case, dashes, spaces and underscores do not matter: "CIFAR-10" and "Fashion-MNIST" work too.
+    squeezed = {key.replace("_", ""): key for key in DATASETS}
+    key = "".join(name.lower().split()).replace("-", "").replace("_", "")
+    if key not in squeezed:
         known = ", ".join(repr(k) for k in DATASETS)
-        raise ValueError(f"Unknown data set {name!r}. Known data sets: {known}.")
-    return DATASETS[key]
+        close = difflib.get_close_matches(key, list(squeezed), n=1, cutoff=0.7)
+        hint = f" Did you mean {squeezed[close[0]]!r}?" if close else ""
+        if key in SPLITS:
+            hint = " That is a split: the data set's name comes first, e.g. load_dataset(\"cifar10\", \"train\")."
+        raise ValueError(f"Unknown data set {name!r}.{hint} Known data sets: {known}.")
+    return DATASETS[squeezed[key]]

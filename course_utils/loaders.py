@@ -2,10 +2,10 @@
 
 The path from raw files to batches:
 
-1. ``find_local_files`` / ``download_dataset`` (in ``download.py``) make sure
-   the raw files are on disk;
+1. ``find_local_files`` / ``fetch_dataset`` (in ``download.py``) make sure
+   the raw files are on disk (downloading them if needed, one process at a time);
 2. the data set's reader (in ``datasets.py``) decodes them ONCE into uint8
-   arrays, which are cached in ``<data dir>/cache/<name>-<split>.npz``; the next
+   arrays, which are cached (``cache.py``) in ``<data dir>/cache/<name>-<split>.npz``; the next
    load reads the cache (well under a second for CIFAR-10); Sign-Language
    MNIST's mean and std, computed from its training images, are kept beside it
    in ``<name>-train.stats.json``;
@@ -24,10 +24,7 @@ Example::
 """
 from __future__ import annotations
 
-import json
 import operator
-import os
-import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
@@ -37,12 +34,15 @@ import pandas as pd
 import torch
 
 from .config import FAST_TEST_PER_CLASS, FAST_TRAIN_PER_CLASS, data_dir, fast_mode, synthetic_fallback
+from .cache import CACHE_FORMAT_VERSION, cache_path, read_cache, read_statistics, write_cache, write_statistics
+from .cache import raw_files_fingerprint as _fingerprint
 from .datasets import SYNTHETIC_MARKER, DatasetInfo, check_split, dataset_info
-from .download import download_dataset, find_local_files, missing_files_message
+from .download import fetch_dataset, find_local_files
+from .folders import remove_stale_temporaries
 from .synthetic import MARKER_TEXT, write_synthetic_sign_language
 
-#: Bump this when the cache layout or a reader changes: old cache files are then rebuilt.
-CACHE_FORMAT_VERSION = 1
+__all__ = ["ImageSet", "load_dataset", "normalize", "denormalize", "balanced_subset_indices", "cache_path",
+           "CACHE_FORMAT_VERSION", "load_arrays", "train_statistics"]
 
 #: The seed that picks the fast-mode subset (the same subset every run).
 FAST_SEED = 0
@@ -52,30 +52,85 @@ FAST_SEED = 0
 # Normalisation
 # ---------------------------------------------------------------------------
 
+def _image_tensor(images: object, function: str) -> torch.Tensor:
+    """``images`` (a tensor or NumPy array) as a tensor, or a TypeError that says what to pass instead."""
+    if isinstance(images, torch.Tensor):
+        return images
+    if isinstance(images, np.ndarray):
+        return torch.from_numpy(images)
+    if isinstance(images, ImageSet):
+        hint = (" For an ImageSet use data.normalized(), or normalize(data.images, data.mean, data.std)."
+                if function == "normalize" else " Pass its images: data.images.")
+    elif isinstance(images, (tuple, list)) and len(images) == 2 and all(hasattr(part, "shape") for part in images):
+        hint = " For a batch from a loader use X, y = batch, then pass X."
+    else:
+        hint = ""
+    raise TypeError(f"{function} takes images as a tensor (or NumPy array) shaped N×C×H×W or C×H×W, "
+                    f"got {type(images).__name__}.{hint}")
+
+
+def _channel_values(values: object, what: str) -> list[float]:
+    """``mean``/``std``: one real number per channel, e.g. (0.5,) or the data set's own ``train.mean``."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().reshape(-1).tolist()
+    elif isinstance(values, np.ndarray):
+        values = values.reshape(-1).tolist()
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"{what} must hold one number per channel, e.g. (0.5,) for grey or the data set's own "
+                        f"{what} (train.{what}) for colour images; got {values!r:.60}.")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise TypeError(f"{what} must hold numbers, one per channel, got {values!r:.60}.")
+    if what == "std" and not all(0 < v < float("inf") for v in values):
+        raise ValueError(f"std must be positive (it is divided by), got {tuple(values)}.")
+    return [float(v) for v in values]
+
+
 def _channel_shape(x: torch.Tensor, values: Sequence[float], what: str) -> torch.Tensor:
     """``values`` (one per channel) as a tensor that broadcasts over C x H x W."""
+    values = _channel_values(values, what)
     if x.dim() not in (3, 4):
         raise ValueError(f"expected images shaped C×H×W or N×C×H×W, got shape {tuple(x.shape)}.")
     channels = x.shape[-3]
     if len(values) != channels:
         raise ValueError(f"{what} has {len(values)} values but the images have {channels} channel(s).")
-    return torch.tensor(list(values), dtype=torch.float32, device=x.device).view(channels, 1, 1)
+    return torch.tensor(values, dtype=torch.float32, device=x.device).view(channels, 1, 1)
+
+
+def _check_unit_range(images: torch.Tensor) -> None:
+    """Float images for ``normalize`` must be pixels in [0, 1]: catch 0-255 floats and a second normalize."""
+    if images.numel() == 0:
+        return
+    low, high = float(images.min()), float(images.max())
+    if low >= -1e-3 and high <= 1 + 1e-3:
+        return
+    if low < -1e-3:
+        hint = "negative values: are they normalized already? Normalize only once (TensorLoader's batches are)."
+    else:
+        hint = "pixels 0-255 stored as floats? Pass the uint8 images, or divide by 255 first."
+    raise ValueError(f"normalize takes uint8 pixels (0-255) or float pixels in [0, 1]; these floats range from "
+                     f"{low:.3g} to {high:.3g}: {hint}")
 
 
 def normalize(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
     """Scale uint8 images to [0, 1], then subtract ``mean`` and divide by ``std`` per channel.
 
     After this, each channel has (about) mean 0 and standard deviation 1 over the
-    training set, which helps gradient descent. Float input is taken to be in [0, 1].
+    training set, which helps gradient descent. Float input must already be in
+    [0, 1] (a ValueError says so otherwise, e.g. for images normalized twice).
 
     Example:
         >>> x = normalize(torch.full((1, 28, 28), 255, dtype=torch.uint8), (0.5,), (0.25,))
         >>> float(x[0, 0, 0])
         2.0
     """
-    images = torch.as_tensor(images)
+    images = _image_tensor(images, "normalize")
+    if images.dtype != torch.uint8 and not images.is_floating_point():
+        raise TypeError(f"normalize takes uint8 pixels (0-255) or float pixels in [0, 1], got {images.dtype}. "
+                        f"Whole numbers 0-255 in another type? Convert them first: images.to(torch.uint8).")
+    mean_t, std_t = _channel_shape(images, mean, "mean"), _channel_shape(images, std, "std")
+    if images.is_floating_point():
+        _check_unit_range(images)
     x = images.to(torch.float32, copy=True)   # a new tensor: the input is never changed
-    mean_t, std_t = _channel_shape(x, mean, "mean"), _channel_shape(x, std, "std")
     scale = 1.0 / std_t / 255.0 if images.dtype == torch.uint8 else 1.0 / std_t
     # (x / 255 - mean) / std, written as x * scale - mean / std and computed in place:
     # one pass over the data and no temporary copies (this matters for 50,000 images).
@@ -90,7 +145,11 @@ def denormalize(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) ->
         >>> denormalize(x, (0.5, 0.5, 0.5), (0.2, 0.2, 0.2)).max().item()
         0.0
     """
-    x = torch.as_tensor(x).float()
+    x = _image_tensor(x, "denormalize")
+    if not x.is_floating_point():
+        raise ValueError(f"denormalize undoes normalize, so it takes the float images that normalize made; "
+                         f"these are {x.dtype} (raw pixels), which need no undoing: show them as they are.")
+    x = x.float()
     return (x * _channel_shape(x, std, "std") + _channel_shape(x, mean, "mean")).clamp(0.0, 1.0)
 
 
@@ -135,14 +194,25 @@ class ImageSet:
     files: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
+        for what in ("images", "labels"):
+            value = getattr(self, what)
+            if not isinstance(value, torch.Tensor):
+                hint = " (from NumPy: torch.from_numpy(array))" if isinstance(value, np.ndarray) else ""
+                raise TypeError(f"ImageSet's {what} must be a torch tensor{hint}, got {type(value).__name__}.")
         if self.images.dtype != torch.uint8 or self.images.dim() != 4:
             raise ValueError(f"images must be a uint8 tensor N×C×H×W, got {self.images.dtype} "
                              f"{tuple(self.images.shape)}.")
         if self.labels.dim() != 1 or len(self.labels) != len(self.images):
             raise ValueError(f"need one label per image: {len(self.images)} images, "
                              f"labels of shape {tuple(self.labels.shape)}.")
+        if self.labels.is_floating_point() and not bool((self.labels == self.labels.round()).all()):
+            raise ValueError("labels must be whole class numbers 0, 1, 2, ...; these have fractions.")
         self.labels = self.labels.long()
         self.classes = tuple(self.classes)
+        if len(self.labels) and (int(self.labels.min()) < 0 or int(self.labels.max()) >= len(self.classes)):
+            raise ValueError(f"labels must lie in 0..{len(self.classes) - 1} (one class name per label); "
+                             f"found {int(self.labels.min())}..{int(self.labels.max())} with "
+                             f"{len(self.classes)} class names.")
         self.mean = tuple(float(m) for m in self.mean)
         self.std = tuple(float(s) for s in self.std)
         self.source = Path(self.source) if self.source is not None else None
@@ -191,17 +261,38 @@ class ImageSet:
             >>> first_ten = data.subset(range(10))          # doctest: +SKIP
             >>> only_class_3 = data.subset(data.labels == 3)  # doctest: +SKIP
         """
-        if isinstance(indices, torch.Tensor):
-            index = indices.detach().cpu()      # .cpu(): a mask or indices on the GPU work too
-        else:
-            index = torch.as_tensor(np.asarray(list(indices) if isinstance(indices, range) else indices))
+        index = self._as_index(indices)
         if index.dtype == torch.bool:
             if index.dim() != 1 or len(index) != len(self):
                 raise ValueError(f"A boolean mask needs one True/False per image: {self.title} has "
                                  f"{len(self):,} images, the mask has shape {tuple(index.shape)}.")
             index = index.nonzero().flatten()   # the positions where the mask is True
         index = index.to(torch.long).reshape(-1)
+        if len(index) and (int(index.min()) < -len(self) or int(index.max()) >= len(self)):
+            raise IndexError(f"subset got positions from {int(index.min())} to {int(index.max())}, but "
+                             f"{self.title} has {len(self):,} images (positions 0..{len(self) - 1}).")
         return replace(self, images=self.images[index], labels=self.labels[index])
+
+    def _as_index(self, indices: object) -> torch.Tensor:
+        """``subset``'s argument as a tensor of positions or a boolean mask, with clear errors."""
+        if isinstance(indices, slice):
+            raise TypeError("subset takes positions or a mask, not a slice; for data[a:b] write "
+                            "data.subset(range(a, b)).")
+        if isinstance(indices, (int, np.integer)) and not isinstance(indices, bool):
+            raise TypeError(f"subset takes several positions; for one image use data[{indices}], or "
+                            f"data.subset([{indices}]) for an ImageSet of one image.")
+        if isinstance(indices, torch.Tensor):
+            index = indices.detach().cpu()      # .cpu(): a mask or indices on the GPU work too
+        elif isinstance(indices, (np.ndarray, range, list, tuple)):
+            index = torch.as_tensor(np.asarray(list(indices) if isinstance(indices, range) else indices))
+        else:
+            raise TypeError(f"subset takes a list, range, NumPy array or tensor of positions, or a boolean mask "
+                            f"such as data.labels == 3; got {type(indices).__name__}.")
+        if index.is_floating_point() and index.numel() > 0:
+            raise TypeError(f"subset takes whole-number positions, got floats such as {index.reshape(-1)[0].item()}.")
+        if index.dtype != torch.bool and index.dim() > 1:
+            raise ValueError(f"subset takes a flat list of positions, got shape {tuple(index.shape)}.")
+        return index
 
     def keep_classes(self, names: Sequence[str]) -> ImageSet:
         """Only the images of the classes ``names``, relabelled 0, 1, 2, ... in that order.
@@ -255,60 +346,6 @@ def balanced_subset_indices(labels: np.ndarray, per_class: int, num_classes: int
 
 
 # ---------------------------------------------------------------------------
-# The cache of decoded arrays
-# ---------------------------------------------------------------------------
-
-def _fingerprint(info: DatasetInfo, folder: Path, split: str) -> str:
-    """A text that changes whenever the raw files change (their sizes and modification times)."""
-    files = []
-    for name in info.split_files(split):
-        stat = (folder / name).stat()
-        files.append([name, stat.st_size, stat.st_mtime_ns])
-    return json.dumps({"version": CACHE_FORMAT_VERSION, "name": info.name, "split": split,
-                       "folder": str(folder.resolve()), "files": files})
-
-
-def cache_path(root: Path, name: str, split: str, synthetic: bool = False) -> Path:
-    """Where the decoded arrays of one split are cached: ``<root>/cache/<name>-<split>.npz``.
-
-    Synthetic stand-ins get their own file, ``<name>-synthetic-<split>.npz``.
-    """
-    middle = f"{name}-synthetic" if synthetic else name
-    return Path(root) / "cache" / f"{middle}-{split}.npz"
-
-
-def _read_cache(path: Path, fingerprint: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """The cached (images, labels), or None when the cache is missing, stale or damaged."""
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as cached:
-            if str(cached["source"]) != fingerprint:
-                print(f"The raw files changed since {path.name} was written: decoding again.")
-                return None
-            images, labels = cached["images"], cached["labels"]
-        if images.dtype != np.uint8 or images.ndim != 4 or labels.dtype != np.int64 or labels.shape != images.shape[:1]:
-            raise ValueError("unexpected arrays")
-        return images, labels
-    except Exception as error:   # truncated or otherwise damaged files fail in many ways
-        print(f"The cache file {path} is damaged ({error.__class__.__name__}): decoding again.")
-        return None
-
-
-def _write_cache(path: Path, images: np.ndarray, labels: np.ndarray, fingerprint: str) -> None:
-    """Save arrays uncompressed (fast to read) under a temporary name, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        with open(temp, "wb") as f:
-            np.savez(f, images=images, labels=labels, source=np.array(fingerprint))
-        os.replace(temp, path)
-    except OSError as error:   # a full disk or a read-only folder: carry on without a cache
-        warnings.warn(f"Could not write the cache file {path} ({error}); the data will be decoded again next time.")
-        temp.unlink(missing_ok=True)
-
-
-# ---------------------------------------------------------------------------
 # load_dataset
 # ---------------------------------------------------------------------------
 
@@ -321,10 +358,8 @@ def _raw_folder(info: DatasetInfo, root: Path, split: str, download: bool) -> tu
         complete = all((folder / name).is_file() for name in (*info.split_files(split), SYNTHETIC_MARKER))
         if not complete or marker.read_text() != MARKER_TEXT:   # missing, or made by an older generator
             write_synthetic_sign_language(folder)
-    elif folder is None:
-        if not download:
-            raise FileNotFoundError(missing_files_message(info, root))
-        folder = download_dataset(info, root)
+    elif folder is None:   # unpack a placed archive, or download (one process at a time)
+        folder = fetch_dataset(info, root, split, download=download)
     return folder, (folder / SYNTHETIC_MARKER).is_file()
 
 
@@ -335,12 +370,12 @@ def load_arrays(
     folder, synthetic = _raw_folder(info, root, split, download)
     path = cache_path(root, info.name, split, synthetic)
     fingerprint = _fingerprint(info, folder, split)
-    cached = _read_cache(path, fingerprint)
+    cached = read_cache(path, fingerprint)
     if cached is not None:
         return cached[0], cached[1], synthetic, folder
     print(f"Decoding {info.title} ({split}) from {folder} once; caching it in {path}", flush=True)
     images, labels = info.read(folder, split, check_count=not synthetic)
-    _write_cache(path, images, labels, fingerprint)
+    write_cache(path, images, labels, fingerprint)   # (a read-only folder: a warning, no cache)
     return images, labels, synthetic, folder
 
 
@@ -367,24 +402,30 @@ def train_statistics(
     folder, synthetic = _raw_folder(info, root, "train", download)
     path = cache_path(root, info.name, "train", synthetic).with_suffix(".stats.json")
     fingerprint = _fingerprint(info, folder, "train")
-    try:
-        saved = json.loads(path.read_text())
-        if saved["source"] == fingerprint:
-            return tuple(float(m) for m in saved["mean"]), tuple(float(s) for s in saved["std"])
-    except (OSError, ValueError, KeyError, TypeError):
-        pass   # not written yet, or damaged: compute them (again)
+    saved = read_statistics(path, fingerprint)
+    if saved is not None:
+        return saved
     if train_images is None:
         train_images = load_arrays(info, "train", root, download)[0]
     mean, std = _statistics(train_images)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.partial")   # as for the cache: write, then rename
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_text(json.dumps({"source": fingerprint, "mean": mean, "std": std}))
-        os.replace(temp, path)
-    except OSError as error:
-        warnings.warn(f"Could not write {path} ({error}); the statistics will be computed again next time.")
-        temp.unlink(missing_ok=True)
+    write_statistics(path, mean, std, fingerprint)   # as for the cache: write, then rename
     return mean, std
+
+
+def _check_load_arguments(name: object, split: object, download: object, fast: object, info: object) -> None:
+    """load_dataset's argument checks, before anything is read or downloaded."""
+    if not isinstance(name, str):
+        hint = " (It is already loaded: use it as it is.)" if isinstance(name, ImageSet) else ""
+        raise TypeError(f"load_dataset's name must be a data set's name such as \"cifar10\", got "
+                        f"{type(name).__name__} {name!r:.60}.{hint}")
+    check_split(split)
+    if not isinstance(download, bool):
+        raise TypeError(f"download must be True or False, got {download!r}.")
+    if fast is not None and not isinstance(fast, bool):
+        raise TypeError(f"fast must be True, False or None (None: follow COURSE_FAST), got {fast!r}.")
+    if info is not None and not isinstance(info, DatasetInfo):
+        raise TypeError(f"info must be a DatasetInfo (e.g. dataclasses.replace(cu.dataset_info(\"cifar10\"), "
+                        f"files=...)), got {type(info).__name__}.")
 
 
 def load_dataset(
@@ -420,14 +461,15 @@ def load_dataset(
         print(test.images.shape)            # torch.Size([10000, 3, 32, 32])
         print(test.classes[test.labels[0]]) # the first image's class name, e.g. cat
     """
+    _check_load_arguments(name, split, download, fast, info)
     if info is None:
         info = dataset_info(name)
     elif info.name != name:
         raise ValueError(f"load_dataset({name!r}, info=...) was given the entry of {info.name!r}; "
                          f"pass the same name.")
-    check_split(split)
     root = data_dir(root)
     fast = fast_mode() if fast is None else bool(fast)
+    remove_stale_temporaries(root)   # what killed downloads and cache writes left behind
 
     images, labels, synthetic, folder = load_arrays(info, split, root, download)
     if len(labels) == 0:
