@@ -28,6 +28,7 @@ Each concern lives in its own short module (read them!):
 - ``plotting``    image grids, curves, confusion matrix, kernels, feature maps, diagrams
 - ``diagrams``    network building blocks drawn with matplotlib (the residual block)
 - ``inspection``  model summary, computational graph, activation capture
+- ``widgets``     kernel explorer, activation browser, live training curve (ipywidgets)
 - ``live``        the live-notebook tool (``python -m course_utils.live``)
 """
 from __future__ import annotations
@@ -69,6 +70,7 @@ from course_utils.evaluation import (
     predict,
 )
 from course_utils.training import train
+from course_utils.widgets import ActivationBrowser, KernelExplorer, LiveCurve, live_output_available
 
 __all__ = [
     # config
@@ -86,4 +88,6 @@ __all__ = [
     "draw_network", "draw_convolution_example", "draw_max_pooling", "draw_residual_block",
     # inspection
     "summary", "ModelSummary", "count_parameters", "show_graph", "capture_activations",
+    # widgets
+    "KernelExplorer", "ActivationBrowser", "LiveCurve", "live_output_available",
 ]
