@@ -11,10 +11,12 @@ STAMP  := $(VENV)/.course-installed
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k plotting"`.
 PYTEST_ARGS ?=
 # Extra JupyterLab arguments, e.g. `make lab LAB_ARGS="--no-browser --port 8899"`.
-# JupyterLab refuses to run as root (containers, cloud machines) unless told to.
-LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
+LAB_ARGS ?=
+# JupyterLab refuses to run as root (containers, cloud machines) unless told to:
+# as root, --allow-root is always added, whatever LAB_ARGS says.
+LAB_ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test venv live live-check clean-venv
+.PHONY: lab test venv live live-check colab-check clean-venv
 
 venv: $(STAMP)
 
@@ -26,14 +28,15 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 lab: venv
-	$(VENV)/bin/jupyter lab $(LAB_ARGS) notebooks/
+	$(VENV)/bin/jupyter lab $(LAB_ROOT_ARGS) $(LAB_ARGS) notebooks/
 
 # Unit tests and every lecture notebook (nbval, fast mode), in parallel by file.
 # One torch thread per worker: pytest-xdist already runs one worker per core.
 # Notebook 07 runs on a generated, clearly labelled synthetic stand-in when the
-# real Sign-Language MNIST files are not in the data directory.
+# real Sign-Language MNIST files are not in the data directory. COURSE_LIVE_OUTPUT=0:
+# no outputs that redraw in place (live curves, progress lines), so nbval sees plain text.
 test: venv
-	COURSE_FAST=1 COURSE_SYNTHETIC_FALLBACK=1 OMP_NUM_THREADS=1 $(PY) -m pytest -n auto --dist loadfile \
+	COURSE_FAST=1 COURSE_SYNTHETIC_FALLBACK=1 COURSE_LIVE_OUTPUT=0 OMP_NUM_THREADS=1 $(PY) -m pytest -n auto --dist loadfile \
 	    --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	    tests notebooks/[0-9][0-9]-*.ipynb $(PYTEST_ARGS)
 
@@ -43,6 +46,11 @@ live: venv
 
 live-check: venv
 	$(PY) -m course_utils.live --check
+
+# A fresh Colab-like environment (Python 3.12, torch preinstalled, ipywidgets 7.7, torchsummary 1.5.1):
+# installing course_utils must not touch torch; widget tests and lectures 05-06 (nbval, fast mode) run there.
+colab-check:
+	.ci/colab-check
 
 clean-venv:
 	rm -rf $(VENV)
