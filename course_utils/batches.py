@@ -162,7 +162,24 @@ class TensorLoader:
         augment: Augment | None = None,
     ) -> None:
         if not isinstance(data, ImageSet):
-            raise TypeError(f"TensorLoader needs an ImageSet (from cu.load_dataset), got {type(data).__name__}.")
+            hint = (" For tensors X, y, make an ImageSet or use torch's DataLoader(TensorDataset(X, y))."
+                    if isinstance(data, (tuple, list, torch.Tensor)) else
+                    " It is a loader already: use it as it is." if hasattr(data, "batch_size") else "")
+            raise TypeError(f"TensorLoader needs an ImageSet (from cu.load_dataset), got {type(data).__name__}.{hint}")
+        for flag_name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{flag_name} must be True or False, got {flag!r}.")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be a whole number such as 0, got {seed!r}.")
+        if device is not None:
+            try:
+                device_type = torch.device(device).type
+            except (RuntimeError, TypeError):
+                raise ValueError(f"device must be a device such as 'cpu', 'cuda' or 'mps' (or cu.get_device()), "
+                                 f"got {device!r}.") from None
+            if device_type == "cuda" and not torch.cuda.is_available():
+                raise ValueError(f"device={device!r}, but there is no CUDA GPU here; use device=cu.get_device(), "
+                                 f"which picks the best device there is.")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a whole number of at least 1, got {batch_size!r}.")
         if len(data) == 0:

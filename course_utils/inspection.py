@@ -36,6 +36,19 @@ from torchsummary import summary as torchsummary_summary
 from course_utils.training import model_device
 
 
+def _check_model(model: object, function: str) -> None:
+    """``model`` must be an ``nn.Module`` (an instance): catch the class, a tensor, an optimizer ..."""
+    if isinstance(model, nn.Module):
+        return
+    if isinstance(model, type) and issubclass(model, nn.Module):
+        raise TypeError(f"{function} got the class {model.__name__}, not a model: create one first, "
+                        f"model = {model.__name__}(), then call {function}(model, ...).")
+    if isinstance(model, (torch.Tensor, tuple, list, torch.Size)):
+        raise TypeError(f"{function} takes the model first, got a {type(model).__name__}. "
+                        f"Are the arguments in the wrong order? {function}(model, ...).")
+    raise TypeError(f"{function} takes a model (a torch.nn.Module), got {type(model).__name__}.")
+
+
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """The number of parameters (weights and biases) in a model.
 
@@ -51,6 +64,9 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
         >>> count_parameters(nn.Linear(3072, 10))   # 3072 * 10 weights + 10 biases
         30730
     """
+    _check_model(model, "count_parameters")
+    if not isinstance(trainable_only, bool):
+        raise TypeError(f"trainable_only must be True or False, got {trainable_only!r}.")
     parameters = list(model.parameters())
     if any(nn.parameter.is_lazy(p) for p in parameters):
         raise ValueError(
@@ -138,6 +154,12 @@ class ModelSummary:
 
 def _check_input_size(input_size: object) -> tuple[int, ...]:
     """input_size must be the shape of ONE example, e.g. (3, 32, 32): positive whole numbers."""
+    if isinstance(input_size, torch.Tensor):
+        raise ValueError(f"input_size must be the shape of one input, e.g. (3, 32, 32), not the tensor itself "
+                         f"(shape {tuple(input_size.shape)}); for a batch X pass tuple(X.shape[1:]). It is a "
+                         f"tuple of positive whole numbers.")
+    if isinstance(input_size, torch.Size):
+        input_size = tuple(input_size)
     if isinstance(input_size, list):
         input_size = tuple(input_size)
     ok = (
@@ -160,11 +182,15 @@ def _dummy_pass(model: nn.Module, input_size: tuple[int, ...], device: torch.dev
         with torch.no_grad():
             model(torch.zeros(2, *input_size, device=device))
     except Exception as error:
+        hint = ""
+        if len(input_size) == 4 and input_size[0] == 1:
+            hint = (f"\ninput_size={input_size} looks like it includes the batch dimension: leave it out, "
+                    f"input_size={input_size[1:]}.")
         raise ValueError(
             f"The model could not process a batch of shape {(2, *input_size)} "
             f"(input_size={input_size} plus a batch dimension): {error}\n"
             "Check that input_size matches what the model expects, e.g. (3, 32, 32) for "
-            "CIFAR-10 or (1, 28, 28) for Fashion-MNIST."
+            f"CIFAR-10 or (1, 28, 28) for Fashion-MNIST.{hint}"
         ) from error
 
 
@@ -254,6 +280,7 @@ def summary(model: nn.Module, input_size: tuple[int, ...], *, batch_size: int = 
                 Layer (type)               Output Shape         Param #
         ...
     """
+    _check_model(model, "summary")
     input_size = _check_input_size(input_size)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a whole number, at least 1; got {batch_size!r}.")
@@ -307,6 +334,13 @@ def show_graph(model: nn.Module, example_input: torch.Tensor):
         >>> graph = show_graph(model, torch.zeros(1, 3, 32, 32))   # doctest: +SKIP
         >>> graph                                                 # doctest: +SKIP
     """
+    _check_model(model, "show_graph")
+    if (isinstance(example_input, (tuple, list)) and len(example_input) == 2
+            and all(isinstance(part, torch.Tensor) for part in example_input)):
+        raise TypeError("show_graph takes a batch of inputs, got a pair (inputs, labels): a batch from a loader. "
+                        "Use X, y = batch, then show_graph(model, X[:1]).")
+    if not isinstance(example_input, torch.Tensor):
+        raise TypeError(f"example_input must be a torch.Tensor (a batch of inputs), got {type(example_input).__name__}.")
     _require_dot()
     try:
         import torchviz
@@ -315,10 +349,16 @@ def show_graph(model: nn.Module, example_input: torch.Tensor):
             "show_graph needs the torchviz package: install it with  pip install torchviz  "
             "(in a notebook: %pip install torchviz), then restart the kernel."
         ) from error
-    if not isinstance(example_input, torch.Tensor):
-        raise TypeError(f"example_input must be a torch.Tensor (a batch of inputs), got {type(example_input).__name__}.")
-    with _untouched(model), torch.enable_grad():
-        output = model(example_input.to(model_device(model)))
+    try:
+        with _untouched(model), torch.enable_grad():
+            output = model(example_input.to(model_device(model)))
+    except Exception as error:
+        hint = ""
+        if example_input.dim() == 3:
+            hint = (f" example_input has shape {tuple(example_input.shape)}: one image without the batch "
+                    f"dimension? Add it: x[None] (or pass X[:1] from a batch).")
+        raise ValueError(f"The model could not process example_input of shape {tuple(example_input.shape)}: "
+                         f"{error}.{hint}") from error
     return torchviz.make_dot(output, params=dict(model.named_parameters()))
 
 
@@ -333,12 +373,33 @@ def _find_layers(model: nn.Module, layers: Sequence[str] | Mapping[str, nn.Modul
         for name, module in layers.items():
             if not isinstance(module, nn.Module):
                 raise TypeError(f"layers[{name!r}] must be an nn.Module, got {type(module).__name__}.")
+        if not layers:
+            raise ValueError("capture_activations got no layers: name at least one, e.g. ['conv1'].")
         return dict(layers)
+    available = dict(model.named_modules())
+    if isinstance(layers, nn.Module) or (isinstance(layers, (list, tuple)) and any(isinstance(x, nn.Module) for x in layers)):
+        given = [layers] if isinstance(layers, nn.Module) else [x for x in layers if isinstance(x, nn.Module)]
+        names_of = {id(module): name for name, module in available.items() if name}
+        found = [names_of.get(id(module)) for module in given]
+        if all(found):
+            raise TypeError(f"capture_activations takes layer NAMES, got a layer object ({type(given[0]).__name__}). "
+                            f"In this model it is called {found[0]!r}: use capture_activations(model, {found!r}). "
+                            f"(Or give a dict {{name: layer}}.)")
+        raise TypeError(f"capture_activations takes layer NAMES, got a layer object ({type(given[0]).__name__}) "
+                        f"that is not part of this model. Use the names from model.named_modules(), e.g. "
+                        f"capture_activations(model, ['conv1']).")
     if isinstance(layers, str):
         layers = [layers]
-    available = dict(model.named_modules())
+    if not isinstance(layers, (list, tuple)):
+        raise TypeError(f"layers must be a list of layer names such as ['conv1', 'conv2'], got "
+                        f"{type(layers).__name__}.")
+    if not layers:
+        raise ValueError("capture_activations got no layers: name at least one, e.g. ['conv1'].")
     found = {}
     for name in layers:
+        if not isinstance(name, str):
+            raise TypeError(f"layer names are strings as in model.named_modules(), e.g. '0' or 'features.0'; "
+                            f"got {type(name).__name__} {name!r}.")
         if name not in available or name == "":
             names = ", ".join(repr(n) for n in available if n)
             raise ValueError(f"The model has no layer named {name!r}. Its layers are: {names}.")
@@ -355,18 +416,19 @@ def _detached_copy(output: object) -> object:
     return output
 
 
-@contextlib.contextmanager
-def capture_activations(
-    model: nn.Module, layers: Sequence[str] | Mapping[str, nn.Module] | str
-) -> Iterator[dict[str, torch.Tensor]]:
+class capture_activations:   # noqa: N801  (a class, but used like a function: with capture_activations(...))
     """Record what chosen layers output while the model runs inside a ``with`` block.
 
     ``layers`` names the layers as in ``model.named_modules()``: attribute
     names like ``"conv1"`` or dotted paths like ``"features.0"`` (layer 0 of
     the Sequential ``features``); or give a dict {name: module}. The block
     gets a dict that each forward pass fills with name -> output (detached,
-    on the CPU). The hooks that do the recording are removed when the block
-    ends, also after an error, so running the cell again never stacks them.
+    on the CPU); it keeps its contents after the block. The hooks that do the
+    recording are removed when the block ends, also after an error, so running
+    the cell again never stacks them.
+
+    The arguments are checked when it is called. It records only inside
+    ``with``: using the call's result as the dict is a TypeError that says so.
 
     Example:
         >>> model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(10))
@@ -375,16 +437,45 @@ def capture_activations(
         >>> activations["1"].shape                                         # doctest: +SKIP
         torch.Size([1, 8, 30, 30])
     """
-    found = _find_layers(model, layers)
-    activations: dict[str, torch.Tensor] = {}
-    handles = []
-    try:
-        for name, module in found.items():
-            handles.append(module.register_forward_hook(_recorder(activations, name)))
-        yield activations
-    finally:
-        for handle in handles:
+
+    def __init__(self, model: nn.Module, layers: Sequence[str] | Mapping[str, nn.Module] | str) -> None:
+        _check_model(model, "capture_activations")
+        self._layers = _find_layers(model, layers)
+        self._handles: list = []
+
+    def __enter__(self) -> dict[str, torch.Tensor]:
+        activations: dict[str, torch.Tensor] = {}
+        try:
+            for name, module in self._layers.items():
+                self._handles.append(module.register_forward_hook(_recorder(activations, name)))
+        except BaseException:
+            self._remove_hooks()
+            raise
+        return activations
+
+    def __exit__(self, *error: object) -> None:
+        self._remove_hooks()
+
+    def _remove_hooks(self) -> None:
+        for handle in self._handles:
             handle.remove()
+        self._handles.clear()
+
+    def _not_in_with(self, *args: object) -> None:
+        names = list(self._layers)
+        raise TypeError(
+            "capture_activations records only inside a with block; its result is not the dict of activations. "
+            f"Write:\n    with cu.capture_activations(model, {names!r}) as acts:\n        model(X)\n"
+            f"then use acts[{names[0]!r}]."
+        )
+
+    __getitem__ = __iter__ = __len__ = __contains__ = keys = values = items = get = _not_in_with
+
+    def __bool__(self) -> bool:   # (defined, so that truth tests do not go through __len__)
+        return True
+
+    def __repr__(self) -> str:
+        return f"capture_activations({list(self._layers)}) (use it in a with block)"
 
 
 def _recorder(activations: dict, name: str):

@@ -36,6 +36,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Rectangle
 from scipy.signal import convolve2d
 
+import course_utils.plot_checks as checks  # the argument checks (no torch either)
 from course_utils.config import CORE_HISTORY_COLUMNS  # config imports nothing heavy (no torch)
 
 if TYPE_CHECKING:  # only for type hints; plotting works without importing torch
@@ -191,9 +192,8 @@ def class_name(index: int, classes: Sequence[str] | None) -> str:
 
 
 def check_positive(value: int, name: str) -> None:
-    """Raise a ValueError unless ``value`` is a whole number of at least 1."""
-    if int(value) != value or value < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+    """Raise a ValueError (a TypeError for a non-number) unless ``value`` is a whole number of at least 1."""
+    checks.check_number(value, name, whole=True)
 
 
 def image_grid(
@@ -267,7 +267,16 @@ def show_images(
         # normalized batches: give mean and std to see the real colours
         fig = cu.show_images(X[:8], y[:8], train.classes, mean=train.mean, std=train.std)
     """
-    pixels = to_display_array(images, mean, std)
+    checks.check_images(images, "show_images")
+    checks.check_labels(labels, "labels", "show_images")
+    checks.check_classes(classes, "show_images")
+    check_positive(ncols, "ncols")
+    checks.check_number(scale, "scale")
+    checks.check_cmap(cmap)
+    if isinstance(titles, str):
+        raise TypeError(f"titles must be a list with one title per image, got one string {titles!r:.40}; "
+                        "for a heading above the whole grid use title=.")
+    pixels = to_display_array(checks.as_numbers(images, "images", "show_images"), mean, std)
     n = len(pixels)
     if titles is not None:
         if len(titles) != n:
@@ -310,7 +319,12 @@ def show_predictions(
         predicted = cu.predict(model, X[:16])
         fig = cu.show_predictions(X[:16], y[:16], predicted, classes, mean=test.mean, std=test.std)
     """
-    pixels = to_display_array(images, mean, std)
+    checks.check_images(images, "show_predictions")
+    checks.check_labels(labels, "labels", "show_predictions")
+    checks.check_labels(predictions, "predictions", "show_predictions")
+    checks.check_classes(classes, "show_predictions")
+    check_positive(ncols, "ncols")
+    pixels = to_display_array(checks.as_numbers(images, "images", "show_predictions"), mean, std)
     n = len(pixels)
     true = as_class_indices(labels, n, classes, "labels")
     predicted = as_class_indices(predictions, n, classes, "predictions")
@@ -417,7 +431,7 @@ def confusion_and_classes(confusion: Any, classes: Sequence[str] | None) -> tupl
         if classes is None:
             classes = getattr(confusion, "classes", None)
         confusion = confusion.confusion
-    matrix = to_numpy(confusion)
+    matrix = checks.as_numbers(confusion, "confusion", "plot_confusion_matrix")
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.size == 0:
         raise ValueError(f"expected a square confusion matrix (classes × classes), got shape {tuple(matrix.shape)}")
     if (matrix < 0).any():
@@ -448,6 +462,9 @@ def plot_confusion_matrix(
         fig = cu.plot_confusion_matrix(result)
         fig = cu.plot_confusion_matrix(result.confusion, result.classes, normalize=False)
     """
+    checks.check_confusion(confusion)
+    checks.check_classes(classes, "plot_confusion_matrix")
+    checks.check_flag(normalize, "normalize")
     matrix, names = confusion_and_classes(confusion, classes)
     k = len(names)
     totals = matrix.sum(axis=1, keepdims=True)
@@ -524,6 +541,9 @@ def plot_per_class_accuracy(
         result = cu.evaluate(model, test_loader)
         fig = cu.plot_per_class_accuracy(result, chance=1 / len(result.classes))
     """
+    checks.check_per_class(per_class)
+    if chance is not None:
+        checks.check_number(chance, "chance", positive=False)
     accuracy, overall = per_class_and_overall(per_class)
     if chance is not None and not 0 <= chance <= 1:
         raise ValueError(f"chance should be a share between 0 and 1 (e.g. 1 / 10), got {chance}")
@@ -560,7 +580,10 @@ def as_grey_image(image: Any) -> np.ndarray:
     while x.ndim > 2 and x.shape[0] == 1:
         x = x[0]
     if x.ndim != 2 or x.size == 0:
-        raise ValueError(f"expected one grey image H×W (e.g. images[0, 0]), got shape {tuple(to_numpy(image).shape)}")
+        shape = tuple(to_numpy(image).shape)
+        hint = (" A colour image? Take one channel, e.g. image[0], or their mean: image.float().mean(0)."
+                if len(shape) == 3 and shape[0] == 3 else "")
+        raise ValueError(f"expected one grey image H×W (e.g. images[0, 0]), got shape {shape}.{hint}")
     if np.issubdtype(x.dtype, np.integer):
         return x.astype(float) / 255
     return x.astype(float)
@@ -594,10 +617,13 @@ def show_convolution(
                    "blur": np.ones((3, 3)) / 9}
         fig = cu.show_convolution(train.images[0, 0], kernels)
     """
-    picture = as_grey_image(image)
+    checks.check_images(image, "show_convolution")
+    checks.check_kernels(kernels)
+    picture = as_grey_image(checks.as_numbers(image, "image", "show_convolution"))
     if not kernels:
         raise ValueError("got no kernels: pass a dict such as {'blur': np.ones((3, 3)) / 9}")
-    arrays = {str(name): to_numpy(k).astype(float) for name, k in kernels.items()}
+    arrays = {str(name): checks.as_numbers(k, f"kernel {name!r}", "show_convolution").astype(float)
+              for name, k in kernels.items()}
     for name, kernel in arrays.items():
         if kernel.ndim != 2 or kernel.size == 0:
             raise ValueError(f"kernel {name!r} should be a 2-D array such as 3×3, got shape {kernel.shape}")
@@ -638,8 +664,9 @@ def show_kernels(weight: np.ndarray | torch.Tensor, *, n: int = 16, title: str |
     Example:
         fig = cu.show_kernels(model.conv1.weight)
     """
+    checks.check_weight(weight)
     check_positive(n, "n")
-    w = to_numpy(weight).astype(float)
+    w = checks.as_numbers(weight, "weight", "show_kernels").astype(float)
     if w.ndim != 4 or w.shape[0] == 0:
         raise ValueError(
             f"expected a convolution weight out×in×k×k (e.g. model.conv1.weight), got shape {tuple(w.shape)}"
@@ -673,8 +700,10 @@ def show_feature_maps(
             model(X[:1])
         fig = cu.show_feature_maps(acts["conv1"])
     """
+    checks.check_activation(activation)
     check_positive(n, "n")
-    maps = to_numpy(activation).astype(float)
+    checks.check_cmap(cmap)
+    maps = checks.as_numbers(activation, "activation", "show_feature_maps").astype(float)
     if maps.ndim == 4 and maps.shape[0] == 1:
         maps = maps[0]
     if maps.ndim != 3 or maps.shape[0] == 0:
@@ -719,6 +748,10 @@ def draw_network(
     Example:
         fig = cu.draw_network([784, 128, 10], ["pixels", "hidden", "classes"])
     """
+    if isinstance(layer_sizes, (str, bytes)) or not hasattr(layer_sizes, "__iter__"):
+        raise TypeError(f"layer_sizes must be a list of layer sizes, e.g. [784, 128, 10], got {layer_sizes!r}")
+    if isinstance(labels, str):
+        raise TypeError(f"labels must be a list with one label per layer, got one string {labels!r}")
     sizes = list(layer_sizes)
     if len(sizes) < 2:
         raise ValueError(f"a network needs at least 2 layers (input and output), got layer_sizes={sizes}")
@@ -794,7 +827,7 @@ def draw_operator(ax: Axes, symbol: str) -> None:
 
 def as_number_grid(values: Any, name: str) -> np.ndarray:
     """Return a small 2-D numeric array, or raise a ValueError naming the argument."""
-    grid = to_numpy(values).astype(float)
+    grid = checks.as_numbers(values, name, "the diagram").astype(float)
     if grid.ndim != 2 or grid.size == 0:
         raise ValueError(f"{name} should be a 2-D grid of numbers such as [[0, 1], [2, 3]], got shape {grid.shape}")
     return grid
