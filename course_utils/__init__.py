@@ -91,3 +91,8 @@ __all__ = [
     # widgets
     "KernelExplorer", "ActivationBrowser", "LiveCurve", "live_output_available",
 ]
+
+# Live notebooks: the lines a live twin calls (standard library only; the tool itself is `python -m course_utils.live`).
+from course_utils.live import BlankNotFilled, blank, catch_up, check  # noqa: E402
+
+__all__ += ["blank", "check", "catch_up", "BlankNotFilled"]

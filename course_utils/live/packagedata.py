@@ -1,0 +1,116 @@
+"""The files the live tool ships inside the package: each checked lecture's solutions and checks.
+
+``course_utils/live/data/solutions/<lecture>.json``
+    written by ``python -m course_utils.live`` from the lecture alone: every blank's hint,
+    the names its hint lists, the lecture's code for it (for ``cu.catch_up``), and a
+    fingerprint of the lecture code up to it.
+``course_utils/live/data/checks/<lecture>.json``
+    written by ``python -m course_utils.live --record`` from an executed lecture: a
+    description of every listed name right after its blank (for ``cu.check``), with the
+    fingerprint it was recorded at, so that ``--check`` sees when it is stale.
+
+Because they are package data (``[tool.setuptools.package-data]`` in pyproject.toml),
+``pip install`` from git -- as the Colab install cell does -- brings them along. The
+environment variable ``COURSE_LIVE_DATA`` points the helpers to another folder with the
+same layout (the tool uses it while recording, tests use it for their own lectures).
+
+This module uses only the standard library: students' notebooks import it.
+
+Example:
+    >>> data_folder().name
+    'data'
+    >>> solutions_path("03-logistic-regression").relative_to(data_folder()).as_posix()
+    'solutions/03-logistic-regression.json'
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+DATA_ENV = "COURSE_LIVE_DATA"
+"""Environment variable: a folder to read (and record) solutions and checks in, instead of the package's."""
+
+_STEM = re.compile(r"^\d\d-[A-Za-z0-9_.-]+$")
+
+
+def data_folder() -> Path:
+    """The folder with ``solutions/`` and ``checks/``: ``$COURSE_LIVE_DATA`` or the package's ``data/``."""
+    override = os.environ.get(DATA_ENV, "").strip()
+    return Path(override) if override else Path(__file__).resolve().parent / "data"
+
+
+def check_lecture_name(lecture: object) -> str:
+    """``lecture`` must be a lecture's name such as ``"03-logistic-regression"``; return it."""
+    if not isinstance(lecture, str) or not _STEM.match(lecture):
+        raise ValueError(
+            "lecture should be the lecture notebook's name without .ipynb, such as "
+            f'"03-logistic-regression" (as in the cu.check line of the live notebook), got {lecture!r}.'
+        )
+    return lecture
+
+
+def check_blank_number(number: object) -> int:
+    """``number`` must be a blank's number (a whole number from 1); return it."""
+    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+        raise ValueError(f"blank should be the blank's number (1 for the first blank), got {number!r}.")
+    return number
+
+
+def solutions_path(lecture: str, folder: Path | None = None) -> Path:
+    """Where the solutions of ``lecture`` are stored."""
+    return (folder or data_folder()) / "solutions" / f"{lecture}.json"
+
+
+def checks_path(lecture: str, folder: Path | None = None) -> Path:
+    """Where the recorded checks of ``lecture`` are stored."""
+    return (folder or data_folder()) / "checks" / f"{lecture}.json"
+
+
+def _load(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+
+
+def load_solutions(lecture: str) -> dict | None:
+    """The stored solutions of ``lecture`` (see :func:`course_utils.live.blanks.solutions_data`), or None."""
+    return _load(solutions_path(lecture))
+
+
+def load_checks(lecture: str) -> dict | None:
+    """The recorded checks of ``lecture``, or None when none are recorded."""
+    return _load(checks_path(lecture))
+
+
+def solution_for(lecture: str, number: int) -> dict | None:
+    """The stored facts about blank ``number`` of ``lecture``, or None when unknown."""
+    data = load_solutions(lecture)
+    if data is None:
+        return None
+    return next((blank for blank in data.get("blanks", []) if blank.get("number") == number), None)
+
+
+def json_text(data: dict) -> str:
+    """JSON as the tool writes it: sorted keys, one-space indent, final newline (stable diffs)."""
+    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and ``os.replace``: never half a file.
+
+    The temporary file sits beside ``path`` and is removed if anything fails; the file's
+    permissions are kept when it already exists.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        temp.write_bytes(text.encode("utf-8"))
+        if path.exists():
+            shutil.copymode(path, temp)
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)

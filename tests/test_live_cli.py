@@ -1,0 +1,195 @@
+"""Tests for the command line on temporary repositories, and --check on the course itself."""
+from __future__ import annotations
+
+import ast
+import doctest
+import importlib
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
+
+from course_utils import live
+from test_live_helpers import CONFIG, PYPROJECT, REPO, cell_with, cli, code, lecture, make_repo, md, notebook, read, snapshot
+
+
+# ----------------------------------------------------------------------------- the command line
+
+
+def test_cli_writes_twins_stamps_lectures_and_is_idempotent(tmp_path, capsys):
+    repo = make_repo(tmp_path, ("03-x.ipynb", lecture()), ("01-t.ipynb", notebook(md("# T"))))
+    (repo / "notebooks" / "scratch.ipynb").write_text(json.dumps(notebook(code("not a lecture"))))
+    assert cli(repo) == 0
+    twin = repo / "notebooks" / "live" / "03-x-live.ipynb"
+    assert twin.is_file() and (repo / "notebooks" / "live" / "01-t-live.ipynb").is_file()
+    assert not (repo / "notebooks" / "live" / "scratch-live.ipynb").exists()
+    stamped = read(repo / "notebooks" / "03-x.ipynb")
+    assert live.cell_tags(stamped.cells[1]) == ["colab-badge"]
+    assert stamped.cells[-1].outputs[0].text == "0\n1\n"  # lecture outputs stay
+    assert twin.read_bytes().endswith(b"}\n")
+
+    first = snapshot(repo)
+    assert cli(repo) == 0
+    assert snapshot(repo) == first  # running twice changes nothing, byte for byte
+    assert cli(repo, "--check") == 0
+    assert "OK: 2 lecture notebook(s)" in capsys.readouterr().out
+
+
+def test_check_writes_nothing_and_reports_missing_twins_and_stamps(tmp_path, capsys):
+    repo = make_repo(tmp_path, ("03-x.ipynb", lecture()))
+    before = snapshot(repo)
+    assert cli(repo, "--check") == 1
+    assert snapshot(repo) == before
+    err = capsys.readouterr().err
+    assert "03-x.ipynb: its Colab badge or install cell is missing or out of date" in err
+    assert "03-x-live.ipynb: is missing; run python -m course_utils.live" in err
+
+
+def edit_lecture(repo: Path, change) -> None:
+    """Read notebooks/03-x.ipynb, let ``change`` edit it, write it back."""
+    path = repo / "notebooks" / "03-x.ipynb"
+    nb = read(path)
+    change(nb)
+    nbformat.write(nb, path)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        # the lecture changed after its twin was generated
+        (lambda nb: setattr(cell_with(nb, "import math"), "source", "import math\nx = 4"),
+         r"03-x-live.ipynb: is stale \(first difference at cell 6: its source\)"),
+        (lambda nb: nb.cells.append(new_code_cell("y = 1")), r"03-x-live.ipynb: is stale \(it has 9 cells"),
+        # unbalanced, nested and unknown markers; unknown tags
+        (lambda nb: setattr(cell_with(nb, "def train"), "source", "def train():\n    # live-start: x\n    pass"),
+         r'03-x.ipynb, cell 7 \(starts "def train\(\):"\): line 2: \'# live-start\' is never closed'),
+        (lambda nb: setattr(cell_with(nb, "def train"), "source",
+                            "# live-start: a\n# live-start: b\nx = 1\n# live-end\n# live-end"),
+         r"03-x.ipynb, cell 7 .*line 2: .*cannot be nested"),
+        (lambda nb: setattr(cell_with(nb, "import math"), "source", "import math\n# live-stop"),
+         r"03-x.ipynb, cell 5 .*unknown marker '# live-stop'"),
+        (lambda nb: cell_with(nb, "import math").metadata.__setitem__("tags", ["live-blanks"]),
+         r"03-x.ipynb, cell 5 .*unknown tag 'live-blanks'"),
+        # a live cell that does not parse: a loop whose body is only the blanked region... at the wrong indent
+        (lambda nb: setattr(cell_with(nb, "import math"), "source",
+                            "for x in range(3):\n# live-start: body\n    y = x\n# live-end"),
+         r"03-x.ipynb, cell 5 .*its live version \(live cell 6\) does not parse: line 3: expected an indented block"),
+        # a lecture cell that does not parse
+        (lambda nb: setattr(cell_with(nb, "import math"), "source", "for x in range(3):\n    # only a comment"),
+         r"03-x.ipynb, cell 5 .*does not parse: line 2: expected an indented block"),
+        # the stamped cells were edited by hand
+        (lambda nb: setattr(cell_with(nb, "colab-badge.svg"), "source", "[badge](https://elsewhere)"),
+         r"03-x.ipynb: its Colab badge or install cell is missing or out of date"),
+    ],
+    ids=["edited", "added-cell", "unbalanced", "nested", "unknown-marker", "unknown-tag", "live-cell-syntax",
+         "lecture-cell-syntax", "stamp-edited"],
+)
+def test_check_fails_on_each_kind_of_defect(tmp_path, capsys, change, expected):
+    repo = make_repo(tmp_path, ("03-x.ipynb", lecture()))
+    assert cli(repo) == 0
+    edit_lecture(repo, change)
+    before = snapshot(repo)
+    capsys.readouterr()
+    assert cli(repo, "--check") == 1
+    err = capsys.readouterr().err
+    assert re.search(expected, err), err
+    assert snapshot(repo) == before
+
+
+def test_a_hand_edited_twin_is_stale(tmp_path, capsys):
+    repo = make_repo(tmp_path, ("03-x.ipynb", lecture()))
+    assert cli(repo) == 0
+    twin = repo / "notebooks" / "live" / "03-x-live.ipynb"
+    nb = read(twin)
+    cell_with(nb, "define the model").source = "model = [1, 2, 3]"
+    nbformat.write(nb, twin)
+    assert cli(repo, "--check") == 1
+    assert "03-x-live.ipynb: is stale (first difference at cell 7: its source)" in capsys.readouterr().err
+    assert cli(repo) == 0 and cli(repo, "--check") == 0
+
+
+def test_cells_meant_to_raise_are_not_parse_checked(tmp_path):
+    repo = make_repo(tmp_path, ("01-t.ipynb", notebook(md("# T"), code("def f(:", "raises-exception"))))
+    assert cli(repo) == 0 and cli(repo, "--check") == 0
+
+
+def test_marker_errors_stop_only_that_twin(tmp_path, capsys):
+    broken = notebook(md("# Broken"), code("# live-end"))
+    repo = make_repo(tmp_path, ("02-broken.ipynb", broken), ("03-x.ipynb", lecture()))
+    assert cli(repo) == 1
+    assert "02-broken.ipynb, cell 2" in capsys.readouterr().err
+    assert not (repo / "notebooks" / "live" / "02-broken-live.ipynb").exists()
+    assert (repo / "notebooks" / "live" / "03-x-live.ipynb").exists()
+
+
+def test_orphan_twins(tmp_path, capsys):
+    repo = make_repo(tmp_path, ("03-x.ipynb", lecture()), ("04-gone.ipynb", notebook(md("# Gone"))))
+    assert cli(repo) == 0
+    (repo / "notebooks" / "04-gone.ipynb").unlink()
+    nbformat.write(notebook(code("by hand")), repo / "notebooks" / "live" / "05-hand-live.ipynb")
+    capsys.readouterr()
+    assert cli(repo, "--check") == 1
+    err = capsys.readouterr().err
+    assert "04-gone-live.ipynb: has no lecture notebook" in err and "05-hand-live.ipynb: has no lecture" in err
+    assert cli(repo) == 1  # removes the generated orphan, keeps (and reports) the hand-made one
+    assert not (repo / "notebooks" / "live" / "04-gone-live.ipynb").exists()
+    assert (repo / "notebooks" / "live" / "05-hand-live.ipynb").exists()
+
+
+def test_changing_the_repository_url_restamps_everything(tmp_path, capsys):
+    repo = make_repo(tmp_path, ("03-x.ipynb", lecture()), ("01-t.ipynb", notebook(md("# T"))))
+    assert cli(repo) == 0
+    (repo / "pyproject.toml").write_text(PYPROJECT.format(repository="new-owner/new-name", branch="v2"))
+    assert cli(repo, "--check") == 1
+    assert cli(repo) == 0 and cli(repo, "--check") == 0
+    for path in sorted((repo / "notebooks").rglob("*.ipynb")):
+        text = path.read_text()
+        assert "owner/course" not in text.replace("new-owner/new-name", "")
+        assert "colab.research.google.com/github/new-owner/new-name/blob/v2/notebooks/" in text
+        assert "git+https://github.com/new-owner/new-name@v2" in text
+
+
+def test_cli_configuration_errors_exit_2(tmp_path, capsys):
+    repo = make_repo(tmp_path)
+    (repo / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    assert cli(repo, "--check") == 2
+    assert "[tool.course_utils.colab]" in capsys.readouterr().err
+    assert live.main(["--notebooks", str(tmp_path / "nowhere"), "--config", str(repo / "pyproject.toml")]) == 2
+
+
+def test_python_dash_m_runs_from_the_repository_root(tmp_path):
+    repo = make_repo(tmp_path, ("01-t.ipynb", notebook(md("# T"), code("x = 1"))))
+    assert cli(repo) == 0
+    # one subprocess only: `python -m` imports the whole package (torch included), which takes seconds
+    command = [sys.executable, "-m", "course_utils.live", "--check"]
+    checked = subprocess.run(command, cwd=repo, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    assert "RuntimeWarning" not in checked.stderr  # course_utils/__init__ must not import live itself
+    assert checked.stdout.startswith("OK: 1 lecture notebook(s) in notebooks")
+
+
+# ----------------------------------------------------------------------------- the repository itself
+
+
+def test_repository_live_notebooks_are_up_to_date(capsys):
+    """`python -m course_utils.live --check` on the course itself (run `python -m course_utils.live` to fix)."""
+    status = live.main(["--check", "--notebooks", str(REPO / "notebooks"), "--config", str(REPO / "pyproject.toml")])
+    assert status == 0, capsys.readouterr().err
+
+
+def test_every_code_cell_of_every_repository_live_notebook_parses():
+    for path in sorted((REPO / "notebooks" / "live").glob("*.ipynb")):
+        for index, cell in enumerate(read(path).cells):
+            if cell.cell_type == "code":
+                source = live.python_source(cell.source)
+                if source is not None:
+                    try:
+                        ast.parse(source)
+                    except SyntaxError as error:
+                        pytest.fail(f"{path.name}, cell {index + 1}: {error}")
