@@ -145,7 +145,7 @@ def data_dir(root: str | Path | None = None) -> Path:
         cls = PermissionError if isinstance(error, PermissionError) else OSError
         new = cls(f"The data directory {folder} does not exist and cannot be created ({problem}; "
                   f"the path comes from {origin}). {fix}")
-        new.errno, new.filename = error.errno, str(folder)
+        new.errno = error.errno   # (no .filename: str(error) stays the message above)
         raise new from None
     return folder
 

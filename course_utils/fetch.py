@@ -149,8 +149,8 @@ def _network_error_text(error: BaseException, url: str, timeout: float) -> str:
 
 def _open(url: str, timeout: float) -> http.client.HTTPResponse:
     """Open ``url`` (following redirects); errors become DownloadError with words for people."""
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
+        request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
         return urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as error:
         raise DownloadError(_http_error_text(error, url)) from None

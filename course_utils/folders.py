@@ -199,7 +199,7 @@ def folder_error(error: OSError, folder: Path, doing: str, then: str = "") -> OS
     ``OSError`` (errno ENOSPC) for a full disk and a ``NotADirectoryError`` for
     a path that runs through a file, each naming the folder and the remedy; or
     None for any other error (the caller re-raises it). ``then`` is added to the
-    message (e.g. how to place the files by hand).
+    message (e.g. how to place the files by hand), except for a full disk.
 
     Example::
 
@@ -214,7 +214,7 @@ def folder_error(error: OSError, folder: Path, doing: str, then: str = "") -> OS
         message = (f"The disk is full: there is no space left for {doing} in {folder} "
                    f"({free_space_text(folder)}). Nothing was kept. Free some space (delete files you no longer "
                    f"need, e.g. old checkpoints or the data/cache folder), or {other_folder} on another disk, "
-                   f"then run the cell again.{extra}")
+                   f"then run the cell again.")   # (placing files by hand would not help here)
         cls: type[OSError] = OSError
     elif error.errno in READ_ONLY_ERRORS:
         message = (f"The data folder {folder} is read-only for you, so {doing} cannot be written there "
@@ -228,7 +228,7 @@ def folder_error(error: OSError, folder: Path, doing: str, then: str = "") -> OS
     else:
         return None
     new = cls(message)
-    new.errno, new.filename = error.errno, str(folder)
+    new.errno = error.errno   # (no .filename: str(error) stays the message above)
     return new
 
 

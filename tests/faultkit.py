@@ -1,0 +1,315 @@
+"""Tools for the fault suite (tests/test_faults_*.py): a web server that misbehaves on request,
+an exact picture of a folder, and child processes without write permission or with a tiny disk.
+
+- ``FaultServer``: a web server on 127.0.0.1 that serves a folder and, per file name,
+  can answer with an HTTP error, stall before the headers or in the middle of the
+  body, trickle, cut or reset the connection, corrupt the body, redirect, or answer
+  with garbage. It counts the requests for each file. Every wait is bounded and
+  ends when the test ends.
+- ``snapshot(folder)``: every path under a folder with its size and SHA-256, to
+  assert that a failure left the folder exactly as it was.
+- ``run_child(code, ...)``: run Python code in a fresh interpreter, optionally
+  without the capabilities that let root write anywhere (``setpriv``), or with a
+  private tmpfs of a given size mounted over a folder (``unshare``), and return
+  what the code printed as JSON.
+"""
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+
+
+# ---------------------------------------------------------------------------
+# An exact picture of a folder
+# ---------------------------------------------------------------------------
+
+def snapshot(folder: Path) -> dict[str, tuple]:
+    """{relative path: ("dir",) | ("file", size, sha256) | ("link", target)} for everything under ``folder``."""
+    folder = Path(folder)
+    picture: dict[str, tuple] = {}
+    if not folder.exists():
+        return picture
+    for path in sorted(folder.rglob("*")):
+        name = str(path.relative_to(folder))
+        if path.is_symlink():
+            picture[name] = ("link", os.readlink(path))
+        elif path.is_dir():
+            picture[name] = ("dir",)
+        else:
+            picture[name] = ("file", path.stat().st_size, hashlib.sha256(path.read_bytes()).hexdigest())
+    return picture
+
+
+def names(folder: Path) -> list[str]:
+    """The relative paths under ``folder``, sorted (hidden ones included)."""
+    return sorted(snapshot(folder))
+
+
+# ---------------------------------------------------------------------------
+# A web server that misbehaves on request
+# ---------------------------------------------------------------------------
+
+@dataclass
+class Behaviour:
+    """How the server answers for one file name (see ``FaultServer.behave``)."""
+
+    kind: str = "normal"
+    status: int = 200
+    after: int = 0            # bytes sent before stalling / cutting / resetting
+    seconds: float = 0.0      # how long a stall lasts (bounded by the test's end)
+    chunk: int = 0            # trickle / slow: bytes per step
+    pause: float = 0.0        # trickle / slow: seconds between steps
+    body: bytes | None = None # replaces the file's bytes
+    location: str = ""        # redirect target
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:   # quiet
+        pass
+
+    def do_GET(self) -> None:
+        server: FaultServer = self.server.fault   # type: ignore[attr-defined]
+        name = self.path.lstrip("/").split("?")[0]
+        with server.lock:
+            server.requests[name] += 1
+        b = server.behaviours.get(name, Behaviour())
+        stop = server.stop
+        path = server.folder / name
+        body = b.body if b.body is not None else (path.read_bytes() if path.is_file() else None)
+        if b.kind == "stall_before_headers":
+            stop.wait(b.seconds)
+            return self._close()
+        if b.kind == "no_answer":                       # close at once, without a status line
+            return self._close()
+        if b.kind == "garbage":
+            self.wfile.write(b"HELLO, THIS IS NOT HTTP\r\n\r\n")
+            return self._close()
+        if b.kind == "status":
+            payload = f"<html><body>{b.status}</body></html>".encode()
+            self.send_response(b.status)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return
+        if b.kind == "redirect":
+            self.send_response(302)
+            self.send_header("Location", b.location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if body is None:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        if b.kind != "no_length":
+            self.send_header("Content-Length", str(len(body)))
+        else:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        try:
+            if b.kind == "stall_mid_body":
+                self.wfile.write(body[:b.after])
+                self.wfile.flush()
+                stop.wait(b.seconds)
+                return self._close()
+            if b.kind == "cut":
+                self.wfile.write(body[:b.after])
+                return self._close()
+            if b.kind == "reset":
+                self.wfile.write(body[:b.after])
+                self.wfile.flush()
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return self._close()
+            if b.kind in ("trickle", "slow"):
+                for start in range(0, len(body), b.chunk):
+                    if stop.is_set():
+                        return self._close()
+                    self.wfile.write(body[start:start + b.chunk])
+                    self.wfile.flush()
+                    stop.wait(b.pause)
+                return
+            self.wfile.write(body)
+            if b.kind == "no_length":
+                self._close()
+        except (BrokenPipeError, ConnectionResetError):   # the client gave up: that is the point
+            self.close_connection = True
+
+    def _close(self) -> None:
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class FaultServer:
+    """A web server on 127.0.0.1 serving ``folder``, misbehaving per file name; counts requests."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.behaviours: dict[str, Behaviour] = {}
+        self.requests: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.fault = self   # type: ignore[attr-defined]
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{name}"
+
+    def serve(self, path: Path, name: str | None = None) -> str:
+        """Copy ``path`` into the served folder and return its URL."""
+        name = name or Path(path).name
+        shutil.copy(path, self.folder / name)
+        return self.url(name)
+
+    def behave(self, name: str, kind: str, **settings: object) -> None:
+        """Make the server answer requests for ``name`` in a particular (mis)way."""
+        self.behaviours[name] = Behaviour(kind=kind, **settings)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def fault_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A ``FaultServer`` for one test (no proxy in the way)."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    folder = tmp_path / "served"
+    folder.mkdir()
+    server = FaultServer(folder)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> tuple[float, float]:
+    """Downloads give up after 0.5 s of silence and 1 s of trickling, so that every test ends in seconds."""
+    monkeypatch.setenv("COURSE_DOWNLOAD_TIMEOUT", "0.5")
+    monkeypatch.setenv("COURSE_DOWNLOAD_STALL", "1.0")
+    return 0.5, 1.0
+
+
+def timed(function, *args, **kwargs) -> tuple[object, float]:
+    """(what ``function`` raised or returned, seconds it took)."""
+    start = time.monotonic()
+    try:
+        result = function(*args, **kwargs)
+    except BaseException as error:   # noqa: BLE001 (the caller inspects it)
+        result = error
+    return result, time.monotonic() - start
+
+
+# ---------------------------------------------------------------------------
+# Child processes
+# ---------------------------------------------------------------------------
+
+#: Put before a child's code to import modules of course_utils without its __init__, which imports
+#: everything (torch, matplotlib, torchsummary ...): a child that only downloads starts in a fraction
+#: of a second instead of seconds.
+WITHOUT_PACKAGE_INIT = f"""
+import sys, types
+_package = types.ModuleType("course_utils")
+_package.__path__ = [{str(REPO / "course_utils")!r}]
+sys.modules["course_utils"] = _package
+"""
+
+
+def _works(command: list[str]) -> bool:
+    try:
+        return subprocess.run(command, capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def drop_write_capabilities_prefix() -> list[str] | None:
+    """A command prefix under which root cannot write to folders it is denied (None where impossible).
+
+    As root, ``chmod a-w`` stops nothing: the capability CAP_DAC_OVERRIDE lets
+    root write anyway. ``setpriv --inh-caps=-all --bounding-set=-all`` starts the
+    child without any capabilities (it stays uid 0, so it can still read the test's
+    private folders). A user that is not root needs no prefix at all.
+    """
+    if os.geteuid() != 0:
+        return []
+    prefix = ["setpriv", "--inh-caps=-all", "--bounding-set=-all"]
+    if shutil.which("setpriv") is None:
+        return None
+    probe = Path(f"/tmp/.faultkit-probe-{os.getpid()}")
+    probe.mkdir(exist_ok=True)
+    try:
+        probe.chmod(0o555)
+        denied = not _works(prefix + ["sh", "-c", f"touch {probe}/x"])
+    finally:
+        probe.chmod(0o755)
+        shutil.rmtree(probe, ignore_errors=True)
+    return prefix if denied else None
+
+
+def small_disk_prefix(mount_point: Path, size_kib: int) -> list[str] | None:
+    """A command prefix that runs the child with a private ``size_kib`` KiB tmpfs on ``mount_point``.
+
+    ``unshare --mount`` gives the child its own mount table, so the tmpfs exists
+    only for it and disappears with it. None where mounting is not allowed.
+    """
+    if shutil.which("unshare") is None:
+        return None
+    if not _works(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                   f"mount -t tmpfs -o size=16k tmpfs {mount_point} && umount {mount_point}"]):
+        return None
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+            f'mount -t tmpfs -o size={size_kib}k tmpfs "$0" && exec "$@"', str(mount_point)]
+
+
+def run_child(code: str, *, prefix: list[str] | None = None, env: dict[str, str] | None = None,
+              timeout: float = 120) -> object:
+    """Run ``code`` (which prints one JSON line last) in a fresh Python; return that JSON."""
+    child_env = {**os.environ, **(env or {})}
+    child_env["PYTHONPATH"] = os.pathsep.join([str(TESTS), str(REPO), child_env.get("PYTHONPATH", "")])
+    child_env.setdefault("OMP_NUM_THREADS", "1")
+    command = [*(prefix or []), sys.executable, "-c", textwrap.dedent(code)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=child_env, cwd=REPO)
+    assert result.returncode == 0, f"child failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def start_child(code: str, *, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start ``code`` in a fresh Python (a spawned process) without waiting for it."""
+    child_env = {**os.environ, **(env or {})}
+    child_env["PYTHONPATH"] = os.pathsep.join([str(TESTS), str(REPO), child_env.get("PYTHONPATH", "")])
+    child_env.setdefault("OMP_NUM_THREADS", "1")
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=child_env, cwd=REPO)
