@@ -107,16 +107,21 @@ def write_statistics(path: Path, mean: tuple[float, ...], std: tuple[float, ...]
 def _write_atomically(path: Path, write, consequence: str) -> None:
     """Create ``path`` through a temporary file (``write(file)`` fills it), or warn when the disk refuses."""
     temp = path.with_name(temporary_name("cache", path.name))
+    made_folder = not path.parent.exists()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(temp, "xb") as file:
             write(file)
         os.replace(temp, path)
     except OSError as error:   # a read-only folder, a full disk, a file where the cache folder should be
-        try:
-            temp.unlink(missing_ok=True)
-        except OSError:
-            pass
+        for leftover in (temp, path.parent if made_folder else None):   # leave the folder as it was
+            try:
+                if leftover == temp:
+                    temp.unlink(missing_ok=True)
+                elif leftover is not None:
+                    leftover.rmdir()
+            except OSError:
+                pass
         warn_no_cache(path, error, consequence)
 
 

@@ -114,12 +114,10 @@ def _http_error_text(error: urllib.error.HTTPError, url: str) -> str:
     """Words for an HTTP error status."""
     status = f"HTTP {error.code} {error.reason}"
     if error.code in (404, 410):
-        return (f"The server has no file at {url} ({status}): the address may have changed. "
-                f"Look for a mirror (another address with the same file), or place the file by hand.")
+        return f"The server has no file at {url} ({status}): the address may have changed."
     if error.code in (401, 403):
         return (f"The server refuses to send {url} ({status}). Some sites block downloads from scripts or "
-                f"from some networks: try again later, use a mirror, or download it in a browser and place it "
-                f"by hand.")
+                f"from some networks.")
     if error.code == 429:
         return f"The server says there were too many requests for {url} ({status}): wait a few minutes, then retry."
     if error.code >= 500:
@@ -213,9 +211,10 @@ def _copy_body(response: http.client.HTTPResponse, out: BinaryIO, url: str, expe
 
 
 def _advice(what_to_place: str) -> str:
-    return ("What you can do: run the cell again (a stalled or busy server often answers on a second try); "
-            "or download the file from a mirror (another address that serves the same file) or in a browser, "
-            f"and place it by hand: {what_to_place}")
+    return ("\nWhat you can do:\n"
+            "- run the cell again: a stalled or busy server often answers on a second try;\n"
+            "- or get the file from a mirror (another address that serves the same file), or in a browser, "
+            "and place it by hand.\n" + what_to_place)
 
 
 # ---------------------------------------------------------------------------
@@ -255,7 +254,7 @@ def fetch_to(remote: RemoteFile, folder: Path, *, shown_folder: Path | None = No
         try:
             response = _open(remote.url, timeout)
         except DownloadError as error:
-            raise DownloadError(f"{error} {_advice(by_hand)}") from None
+            raise DownloadError(f"{error}{_advice(by_hand)}") from None
         expected = _promised_length(response)
         try:
             out = open(downloaded, "wb")
@@ -267,7 +266,7 @@ def fetch_to(remote: RemoteFile, folder: Path, *, shown_folder: Path | None = No
                 received = _copy_body(response, out, remote.url, expected, timeout, stall_limit)
         except _Stalled as stalled:
             raise DownloadError(f"The server stopped answering while sending {remote.url} ({stalled}). "
-                                f"Nothing was kept. {_advice(by_hand)}") from None
+                                f"Nothing was kept.{_advice(by_hand)}") from None
         except OSError as error:
             if getattr(error, "writing", False):   # the disk, not the network
                 raise folder_error(error, shown, f"{what} ({_size_text(expected)})", by_hand) or error from None
@@ -276,7 +275,7 @@ def fetch_to(remote: RemoteFile, folder: Path, *, shown_folder: Path | None = No
                                 f"{_advice(by_hand)}") from None
         except http.client.HTTPException as error:   # IncompleteRead, a broken chunked body ...
             raise DownloadError(f"The connection was cut while downloading {remote.url} "
-                                f"({error.__class__.__name__}). Nothing was kept. {_advice(by_hand)}") from None
+                                f"({error.__class__.__name__}). Nothing was kept.{_advice(by_hand)}") from None
         if expected is not None and received != expected:
             raise DownloadError(f"The connection was cut while downloading {remote.url}: {_size_text(received)} "
                                 f"of the {_size_text(expected)} the server promised arrived. Nothing was kept. "
@@ -285,7 +284,7 @@ def fetch_to(remote: RemoteFile, folder: Path, *, shown_folder: Path | None = No
         if problems and not remote.warn_only:
             raise DownloadError(
                 f"The download of {remote.url} is damaged or incomplete ({_size_text(received)} received): "
-                f"{'; '.join(problems)}. It was deleted; try again later, or use a mirror. {_advice(by_hand)}"
+                f"{'; '.join(problems)}. It was deleted; try again later, or use a mirror.{_advice(by_hand)}"
             )
         if problems:
             warnings.warn(

@@ -245,7 +245,10 @@ def free_space_text(folder: Path) -> str:
     for candidate in (Path(folder), *Path(folder).parents):
         if candidate.is_dir():
             try:
-                return f"{shutil.disk_usage(candidate).free / 2**20:,.1f} MiB free"
+                free = shutil.disk_usage(candidate).free
+                if free < 2**20:
+                    return f"{free / 2**10:,.0f} KiB free"
+                return f"{free / 2**20:,.1f} MiB free" if free < 2**30 else f"{free / 2**30:,.1f} GiB free"
             except OSError:
                 break
     return "free space unknown"
