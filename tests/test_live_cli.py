@@ -193,3 +193,130 @@ def test_every_code_cell_of_every_repository_live_notebook_parses():
                         ast.parse(source)
                     except SyntaxError as error:
                         pytest.fail(f"{path.name}, cell {index + 1}: {error}")
+
+# ----------------------------------------------------------------------------- JupyterLab and staleness
+
+
+def test_a_twin_jupyterlab_saved_is_not_stale_and_is_not_rewritten(tmp_path, capsys):
+    from test_live_twin import saved_by_jupyterlab
+
+    repo = make_repo(tmp_path, ("03-x.ipynb", lecture()))
+    assert cli(repo) == 0
+    twin = repo / "notebooks" / "live" / "03-x-live.ipynb"
+    twin.write_text(json.dumps(saved_by_jupyterlab(read(twin)), indent=2))
+    saved = twin.read_bytes()
+    assert cli(repo, "--check") == 0
+    assert cli(repo) == 0 and twin.read_bytes() == saved          # nothing meaningful changed: left alone
+    # a real change is still caught
+    nb = read(twin)
+    nb.cells[5].outputs = [nbformat.v4.new_output("stream", text="3\n")]
+    nbformat.write(nb, twin)
+    capsys.readouterr()
+    assert cli(repo, "--check") == 1
+    assert "03-x-live.ipynb: is stale (first difference at cell 6: it has outputs)" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- the dependency check on the command line
+
+
+def leaky_lecture() -> nbformat.NotebookNode:
+    """A lecture whose blank makes `scores`, which a later cell needs, but whose hint lists only `model`."""
+    return notebook(
+        md("# Leaky"),
+        code("import course_utils as cu"),
+        code("# define the model — later cells use: model\nmodel = [1, 2]\nscores = [0.5]", "live-blank"),
+        code("print(model, scores)"),
+    )
+
+
+def test_the_dependency_check_warns_for_a_lecture_that_is_not_checked(tmp_path, capsys):
+    repo = make_repo(tmp_path, ("03-leaky.ipynb", leaky_lecture()), checked=[])
+    assert cli(repo) == 0
+    capsys.readouterr()
+    assert cli(repo, "--check") == 0
+    captured = capsys.readouterr()
+    # (cells are counted in the lecture as stamped: the badge and the install cell come first)
+    assert ('warning: notebooks/03-leaky.ipynb, cell 5 (starts "# define the model — later cells use: m…"): '
+            "blank 1 makes names that later code reads, but its hint does not list them: scores (cell 6)") \
+        in captured.err.replace(str(repo) + "/", "")
+    assert "1 warning(s) from the dependency check" in captured.out
+    # the twin of an unchecked lecture is the classic one
+    twin = read(repo / "notebooks" / "live" / "03-leaky-live.ipynb")
+    assert cell_with(twin, "define the model").source == "# define the model — later cells use: model\n..."
+    assert not any("cu.blank" in cell.source for cell in twin.cells)
+
+
+def test_the_dependency_check_fails_a_checked_lecture_naming_the_missing_name(tmp_path, capsys):
+    repo = make_repo(tmp_path, ("03-leaky.ipynb", leaky_lecture()), checked=["03-leaky"])
+    assert cli(repo) == 1
+    capsys.readouterr()
+    assert cli(repo, "--check") == 1
+    err = capsys.readouterr().err
+    assert re.search(r'03-leaky.ipynb, cell 5 \(starts "# define the model — later cells use: m…"\): blank 1 makes '
+                     r"names that later code reads, but its hint does not list them: scores \(cell 6\)\. "
+                     r'End the hint with "— later cells use: model, scores"', err), err
+
+
+def test_a_checked_lecture_gets_solutions_and_needs_recorded_checks(tmp_path, capsys):
+    nb = leaky_lecture()
+    nb.cells[2].source = "# define the model — later cells use: model, scores\nmodel = [1, 2]\nscores = [0.5]"
+    repo = make_repo(tmp_path, ("03-leaky.ipynb", nb), checked="all")
+    assert cli(repo) == 1                                             # written, but nothing recorded yet
+    solutions = repo / "course_utils" / "live" / "data" / "solutions" / "03-leaky.json"
+    data = json.loads(solutions.read_text())
+    assert data["lecture"] == "03-leaky" and data["blanks"][0]["uses"] == ["model", "scores"]
+    twin = (repo / "notebooks" / "live" / "03-leaky-live.ipynb").read_text()
+    assert 'cu.blank(\\"03-leaky\\", 1)' in twin and 'cu.check(\\"03-leaky\\", 1)' in twin
+    capsys.readouterr()
+    assert cli(repo, "--check") == 1
+    err = capsys.readouterr().err
+    assert "03-leaky.ipynb: blank 1 (cell 5) has no recorded self-check; run python -m course_utils.live --record 03-leaky" in err
+    # a hand-edited solutions file is stale
+    solutions.write_text(solutions.read_text().replace("model = [1, 2]", "model = [9]"))
+    assert cli(repo, "--check") == 1
+    assert "03-leaky.json: is stale (the solutions catch-up uses); run python -m course_utils.live" in capsys.readouterr().err
+    # un-checking the lecture removes its solutions again, and the twin is the classic one
+    (repo / "pyproject.toml").write_text(PYPROJECT.format(repository="owner/course", branch="main"))
+    assert cli(repo) == 0 and not solutions.exists()
+
+
+def test_checked_names_a_lecture_that_does_not_exist(tmp_path, capsys):
+    repo = make_repo(tmp_path, ("03-x.ipynb", lecture()), checked=["04-gone"])
+    assert cli(repo) == 1
+    assert "[tool.course_utils.live] checked names '04-gone', but there is no lecture 04-gone.ipynb" in capsys.readouterr().err
+
+
+def test_a_checked_lecture_must_import_cu_before_its_first_blank(tmp_path, capsys):
+    nb = notebook(md("# T"), code("# make x — later cells use: x\nx = 1", "live-blank"), code("print(x)"))
+    repo = make_repo(tmp_path, ("01-t.ipynb", nb), checked="all")
+    assert cli(repo, "--check") == 1
+    assert "does not import course_utils as cu in a cell before its first blank" in capsys.readouterr().err
+
+
+def test_check_on_a_copy_of_a_real_lecture_whose_hint_leaves_out_a_needed_name(tmp_path, capsys):
+    """The issue's "red on the broken copy": take a real lecture's blank whose hint lists what later cells
+    need, drop one name from the list, and make the lecture checked: --check names the dropped name."""
+    from course_utils.live.dependencies import blank_needs
+
+    for path in sorted((REPO / "notebooks").glob("[0-9][0-9]-*.ipynb")):
+        nb = read(path)
+        found = next((needs for needs in blank_needs(nb) if needs.blank.uses.items and needs.needed
+                      and needs.blank.scope == "module" and not needs.missing), None)
+        if found:
+            break
+    else:
+        pytest.skip("no real lecture has a blank whose hint lists what later cells need yet")
+    dropped = found.needed[0].name
+    cell = nb.cells[found.blank.cell]
+    kept = [item for item in found.blank.uses.items if item != dropped]
+    old_list = ", ".join(found.blank.uses.items)
+    assert f"use: {old_list}" in cell.source, "the hint's list is written as the tool normalises it"
+    cell.source = cell.source.replace(f"use: {old_list}", f"use: {', '.join(kept) if kept else 'nothing_at_all'}", 1)
+    repo = make_repo(tmp_path, (path.name, nb), checked=[path.stem])
+    capsys.readouterr()
+    assert cli(repo, "--check") == 1
+    err = capsys.readouterr().err
+    assert f"{path.name}, cell {found.blank.cell + 1}" in err
+    assert re.search(rf"blank {found.blank.number} makes names that later code reads, but its hint does not list "
+                     rf"them: {re.escape(dropped)} \(cell \d+\)", err), err
+    print(f"broken copy of {path.name}: {err.splitlines()[0]}")

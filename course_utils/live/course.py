@@ -138,13 +138,15 @@ def process_lecture(path: Path, config: ColabConfig, notebooks_path: str = "note
             if reason and index not in broken_in_lecture:
                 message = f"its live version (live cell {live_index + 1}) does not parse: {reason}"
                 problems.append(problem(index, message) if index is not None else Problem(shown, None, message))
-        found = [problem(index, message) for index, message in needs_problems(lecture)]
+        # cell numbers as in the stamped lecture: the file as it is (or will be) on disk
+        found = [Problem(shown, index + 1, message, first_line(stamped.cells[index]))
+                 for index, message in needs_problems(stamped)]
         if checked:
             problems += found
-            missing_cu = _cu_problem(lecture)
+            missing_cu = _cu_problem(stamped)
             if missing_cu:
                 problems.append(Problem(shown, None, missing_cu))
-            solutions = solutions_data(lecture, lecture_stem(path.name))
+            solutions = solutions_data(stamped, lecture_stem(path.name))
         else:
             warnings += found
     return LectureResult(path, stamped, stamped != lecture, live, problems, warnings, checked, solutions)

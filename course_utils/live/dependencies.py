@@ -356,10 +356,10 @@ def analyse_blank(blank: Blank, trees: list[tuple[int, ast.Module]]) -> BlankNee
     paths = [path for path in attributes if path.split(".")[0] not in names and path.split(".")[0] in made_before]
     flow = _Flow(set(names) | set(paths), _module_summaries(before), statements)
     flow.cell = blank.cell
-    flow.block(here.body, set())
+    killed = flow.block(here.body, set())
     for cell, tree in later:
         flow.cell = cell
-        flow.block(tree.body, set())
+        killed = flow.block(tree.body, killed)
     needed = sorted(flow.found.items(), key=lambda item: item[1])
     return BlankNeeds(blank, tuple(names + paths), tuple(Need(name, cell) for name, cell in needed))
 
