@@ -44,7 +44,7 @@ def data_folder() -> Path:
 
 def check_lecture_name(lecture: object) -> str:
     """``lecture`` must be a lecture's name such as ``"03-logistic-regression"``; return it."""
-    if not isinstance(lecture, str) or not _STEM.match(lecture):
+    if not isinstance(lecture, str) or not _STEM.match(lecture) or lecture.endswith(".ipynb"):
         raise ValueError(
             "lecture should be the lecture notebook's name without .ipynb, such as "
             f'"03-logistic-regression" (as in the cu.check line of the live notebook), got {lecture!r}.'
