@@ -57,11 +57,20 @@ class Lab:
 
 @contextlib.contextmanager
 def running_lab(root: Path, env: dict[str, str] | None = None, *, expose_app: bool = False,
-                timeout: float = 120) -> Iterator[Lab]:
-    """Start ``jupyter lab`` serving ``root``; stop it (and its kernels) when the block ends."""
+                user_settings: dict[str, dict] | None = None, timeout: float = 120) -> Iterator[Lab]:
+    """Start ``jupyter lab`` serving ``root``; stop it (and its kernels) when the block ends.
+
+    ``user_settings`` maps a plugin id (``"@jupyterlab/notebook-extension:tracker"``) to the
+    settings JupyterLab should use for it, as a user would set them in the Settings Editor.
+    """
     port, token = free_port(), secrets.token_hex(16)
     log = root.parent / f"{root.name}-jupyterlab.log"
     settings = root.parent / f"{root.name}-jupyter"   # config, runtime and data dirs of its own
+    for plugin, values in (user_settings or {}).items():
+        package, name = plugin.split(":")
+        file = settings / "config" / "lab" / "user-settings" / package / f"{name}.jupyterlab-settings"
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(json.dumps(values))
     environment = dict(os.environ if env is None else env)
     environment.update(JUPYTER_CONFIG_DIR=str(settings / "config"), JUPYTER_RUNTIME_DIR=str(settings / "runtime"),
                        JUPYTERLAB_WORKSPACES_DIR=str(settings / "workspaces"))
