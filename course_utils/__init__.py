@@ -14,8 +14,11 @@ Each concern lives in its own short module (read them!):
 
 - ``config``      data directory, fast mode, epoch cap
 - ``datasets``    the registry of data sets and the readers that decode their files
-- ``download``    download → verify → rename into place
-- ``loaders``     ``ImageSet``, ``load_dataset``, the cache
+- ``download``    find, unpack or download a data set's files (one process at a time)
+- ``fetch``       downloading one file: timeouts, progress bar, checksums
+- ``folders``     temporary names, cleaning up after crashes, the lock, full/read-only disks
+- ``loaders``     ``ImageSet``, ``load_dataset``
+- ``cache``       the cache of decoded arrays
 - ``batches``     ``validation_split``, ``TensorLoader``, ``make_loaders``
 - ``augmentation`` random crops and flips of whole batches, on the device
 - ``synthetic``   a labelled synthetic Sign-Language MNIST stand-in for tests
@@ -26,6 +29,7 @@ Each concern lives in its own short module (read them!):
 - ``training``    ``train``: the training loop and its history table
 - ``evaluation``  ``evaluate``, ``predict``, accuracy, per-class tables, confusion matrices
 - ``plotting``    image grids, curves, confusion matrix, kernels, feature maps, diagrams
+- ``plot_checks`` the argument checks behind the plotting helpers' messages
 - ``diagrams``    network building blocks drawn with matplotlib (the residual block)
 - ``inspection``  model summary, computational graph, activation capture
 - ``widgets``     kernel explorer, activation browser, live training curve (ipywidgets)

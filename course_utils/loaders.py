@@ -418,6 +418,8 @@ def _check_load_arguments(name: object, split: object, download: object, fast: o
         hint = " (It is already loaded: use it as it is.)" if isinstance(name, ImageSet) else ""
         raise TypeError(f"load_dataset's name must be a data set's name such as \"cifar10\", got "
                         f"{type(name).__name__} {name!r:.60}.{hint}")
+    if info is None:
+        dataset_info(name)   # an unknown name: a ValueError naming the known ones
     check_split(split)
     if not isinstance(download, bool):
         raise TypeError(f"download must be True or False, got {download!r}.")

@@ -14,7 +14,7 @@ Example:
     >>> check_images((np.zeros((2, 3, 4, 4)), np.zeros(2)), "show_images")
     Traceback (most recent call last):
     ...
-    TypeError: show_images takes images, but got a pair (images, labels): a batch from a loader. ...
+    TypeError: show_images takes images, but got a pair (images, labels); for a batch from a loader use X, y = batch, ...
 """
 from __future__ import annotations
 
@@ -47,8 +47,8 @@ def check_images(images: Any, function: str) -> None:
     if isinstance(images, (tuple, list)) and len(images) == 2:
         first, second = (_shape(part) for part in images)
         if first is not None and second is not None and len(first) >= 3 and len(second) == 1:
-            raise TypeError(f"{function} takes images, but got a pair (images, labels): a batch from a loader. "
-                            f"For a batch from a loader use X, y = batch, then cu.{function}(X, y, classes).")
+            raise TypeError(f"{function} takes images, but got a pair (images, labels); for a batch from a loader "
+                            f"use X, y = batch, then cu.{function}(X, y, classes).")
     if all(hasattr(images, name) for name in ("images", "labels", "classes")):
         raise TypeError(f"{function} takes images, got an ImageSet ({images!r:.80}). Pass its tensors: "
                         f"cu.{function}(data.images[:16], data.labels[:16], data.classes).")

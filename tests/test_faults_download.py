@@ -79,7 +79,7 @@ def assert_says_what_to_do(message: str) -> None:
     (403, "refuses to send"),
     (500, "has a problem of its own"),
     (429, "too many requests"),
-])
+], ids=["404", "403", "500", "429"])
 def test_http_error_status(fault_server, tiny_cifar_archive, data, status, words):
     url = fault_server.serve(tiny_cifar_archive)
     fault_server.behave(ARCHIVE, "status", status=status)
