@@ -155,14 +155,10 @@ def _compare_str(expected: dict, value: Any, label: str, namespace, exact: bool)
 
 def _compare_tensor(expected: dict, value: Any, label: str, namespace, exact: bool) -> list[str]:
     shape = list(value.shape)
+    wanted_shape = [size_matches(dim, dim["size"], namespace)[1] for dim in expected["dims"]]
     if len(shape) != len(expected["shape"]):
-        return [f"{label} has shape {shape_text(shape)}; the lecture's has shape {shape_text(expected['shape'])}"]
-    wanted_shape, wrong = [], False
-    for size, dim in zip(shape, expected["dims"]):
-        ok, text = size_matches(dim, size, namespace)
-        wanted_shape.append(text)
-        wrong = wrong or not ok
-    if wrong:
+        return [f"{label} has shape {shape_text(shape)}; the lecture's has shape {shape_text(wanted_shape)}"]
+    if not all(size_matches(dim, size, namespace)[0] for size, dim in zip(shape, expected["dims"])):
         return [f"{label} has shape {shape_text(shape)}; the lecture's has shape {shape_text(wanted_shape)}"]
     floats = {"torch.float16", "torch.bfloat16", "torch.float32"}
     dtype = str(value.dtype)

@@ -345,7 +345,7 @@ def parse_uses(hint_lines: Sequence[str]) -> UsesList:
         if _dotted(target) is None:
             return UsesList(problem=expected)
         items.append(ast.unparse(element))
-    if len(set(map(item_name, items))) < len(items):
+    if len(set(items)) < len(items):
         return UsesList(problem=f"the list after 'later cells use:' names something twice: {text!r}")
     return UsesList(items=tuple(items))
 

@@ -1,0 +1,91 @@
+"""The course's own live twins, run as a class would run them (fast mode, real kernels).
+
+For every lecture with recorded self-checks (``course_utils/live/data/checks/<lecture>.json``,
+written by ``python -m course_utils.live --record``):
+
+* its live twin with every blank filled from the lecture runs top to bottom, and every
+  self-check passes (``COURSE_LIVE_STRICT=1`` turns a failing check into an error);
+* a blank filled with nothing (``pass``) gets "... is missing" from the check right
+  after it, and nothing goes wrong before that check;
+* the wrong fills in ``WRONG_FILLS`` get their hint.
+
+A lecture without recorded checks is skipped, with the command that records them.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from course_utils import live
+from course_utils.live.recording import check_lines, first_error, run_filled_twin
+
+pytest.importorskip("nbclient")
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "course_utils" / "live" / "data"
+LECTURES = sorted((REPO / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+RECORDED = [path for path in LECTURES if (DATA / "checks" / f"{path.stem}.json").is_file()]
+
+#: (lecture, blank) -> (code to fill the blank with, how the check line after it starts).
+#: For example: ("03-logistic-regression", 2): ("model = nn.Sequential(nn.Flatten(), nn.Linear(3072, 25))",
+#:              "✗ blank 2 of 03-logistic-regression: `model` has 25 outputs; the lecture's has 10.")
+WRONG_FILLS: dict[tuple[str, int], tuple[str, str]] = {}
+
+
+@pytest.fixture(autouse=True)
+def course_data(monkeypatch):
+    """The repository's data folder, fast mode, and the labelled synthetic stand-in where real data is absent."""
+    monkeypatch.setenv("COURSE_DATA_DIR", str(REPO / "data"))
+    monkeypatch.setenv("COURSE_SYNTHETIC_FALLBACK", "1")
+
+
+def config():
+    return live.read_colab_config(REPO / "pyproject.toml")
+
+
+def test_recorded_lectures_are_checked_lectures():
+    settings = live.read_live_settings(REPO / "pyproject.toml")
+    if not RECORDED:
+        pytest.skip("no lecture has recorded self-checks yet: python -m course_utils.live --record")
+    assert all(settings.is_checked(path.stem) for path in RECORDED)
+
+
+@pytest.mark.parametrize("path", RECORDED or [None], ids=lambda p: p.stem if p else "none-recorded")
+def test_the_filled_live_twin_passes_every_self_check(path):
+    if path is None:
+        pytest.skip("no lecture has recorded self-checks yet: python -m course_utils.live --record")
+    executed, lines = run_filled_twin(path, config(), "notebooks", data=DATA, strict=True)
+    recorded = json.loads((DATA / "checks" / f"{path.stem}.json").read_text())["blanks"]
+    assert len(lines) == len(recorded) and all(line.startswith("✓") for line in lines), lines
+    assert first_error(executed) is None
+
+
+@pytest.mark.parametrize("path", RECORDED or [None], ids=lambda p: p.stem if p else "none-recorded")
+def test_an_empty_fill_is_reported_as_missing_right_after_its_blank(path):
+    if path is None:
+        pytest.skip("no lecture has recorded self-checks yet: python -m course_utils.live --record")
+    recorded = json.loads((DATA / "checks" / f"{path.stem}.json").read_text())["blanks"]
+    solutions = json.loads((DATA / "solutions" / f"{path.stem}.json").read_text())["blanks"]
+    blank = next(b for b in solutions if str(b["number"]) in recorded)          # the first blank with a check
+    executed, lines = run_filled_twin(path, config(), "notebooks", data=DATA, strict=False,
+                                      replacements={blank["number"]: "pass"})
+    line = next(line for line in lines if f"blank {blank['number']} of" in line)
+    assert line.startswith(f"✗ blank {blank['number']} of {path.stem}: `") and "is missing" in line, line
+    index = next(i for i, cell in enumerate(executed.cells)
+                 if any(f"blank {blank['number']} of" in out.get("text", "") for out in cell.get("outputs", [])))
+    error = first_error(executed)
+    assert error is None or error[0] > index, f"something went wrong before the check: {error}"
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_FILLS) or [None], ids=lambda c: f"{c[0]}-{c[1]}" if c else "none")
+def test_a_wrong_fill_gets_its_hint(case):
+    if case is None:
+        pytest.skip("no wrong fills listed in WRONG_FILLS yet")
+    stem, number = case
+    fill, hint = WRONG_FILLS[case]
+    executed, lines = run_filled_twin(REPO / "notebooks" / f"{stem}.ipynb", config(), "notebooks", data=DATA,
+                                      strict=False, replacements={number: fill})
+    line = next(line for line in check_lines(executed) if f"blank {number} of" in line)
+    assert line.startswith(hint), line
