@@ -16,7 +16,7 @@ LAB_ARGS ?=
 # as root, --allow-root is always added, whatever LAB_ARGS says.
 LAB_ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test venv live live-check colab-check clean-venv
+.PHONY: lab test venv live live-check live-record colab-check clean-venv
 
 venv: $(STAMP)
 
@@ -46,6 +46,11 @@ live: venv
 
 live-check: venv
 	$(PY) -m course_utils.live --check
+
+# Run every lecture in [tool.course_utils.live] checked (fast mode) and record its self-checks;
+# `make live-record LECTURES=03-logistic-regression` records only the lectures named.
+live-record: venv
+	$(PY) -m course_utils.live --record $(LECTURES)
 
 # A fresh Colab-like environment (Python 3.12, torch preinstalled, ipywidgets 7.7, torchsummary 1.5.1):
 # installing course_utils must not touch torch; widget tests and lectures 05-06 (nbval, fast mode) run there.
