@@ -98,12 +98,13 @@ def is_stale(name: str) -> bool:
     return not _process_is_running(int(match["pid"]))
 
 
-def remove_stale_temporaries(root: Path) -> list[Path]:
-    """Delete the leftovers of crashed processes in ``root`` and its sub-folders; return what was removed.
+def remove_stale_temporaries(root: Path, subfolders: tuple[str, ...] = ("cache",)) -> list[Path]:
+    """Delete the leftovers of crashed processes in ``root`` and its ``subfolders``; return what was removed.
 
     Only names made by ``temporary_name`` are considered, and only those whose
     process is dead on this computer. Folders we may not change (a read-only
-    data folder) are skipped silently.
+    data folder) are skipped silently. (Only these folders are looked at, so a
+    data folder inside a big home directory costs nothing.)
 
     Example:
         >>> remove_stale_temporaries(Path("data"))    # after a kernel died mid-download  # doctest: +SKIP
@@ -111,14 +112,10 @@ def remove_stale_temporaries(root: Path) -> list[Path]:
     """
     root = Path(root)
     removed = []
-    try:
-        folders = [root] + [entry for entry in root.iterdir() if entry.is_dir() and not entry.name.startswith(".")]
-    except OSError:
-        return removed
-    for folder in folders:
+    for folder in (root, *(root / name for name in subfolders)):
         try:
-            entries = list(folder.iterdir())
-        except OSError:
+            entries = [entry for entry in folder.iterdir() if entry.name.startswith(".")]
+        except OSError:   # missing, not a folder, or not readable
             continue
         for entry in entries:
             if not is_stale(entry.name):

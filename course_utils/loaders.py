@@ -471,7 +471,7 @@ def load_dataset(
                          f"pass the same name.")
     root = data_dir(root)
     fast = fast_mode() if fast is None else bool(fast)
-    remove_stale_temporaries(root)   # what killed downloads and cache writes left behind
+    remove_stale_temporaries(root, ("cache", info.folder))   # what killed downloads and cache writes left behind
 
     images, labels, synthetic, folder = load_arrays(info, split, root, download)
     if len(labels) == 0:
