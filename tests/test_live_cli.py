@@ -320,3 +320,32 @@ def test_check_on_a_copy_of_a_real_lecture_whose_hint_leaves_out_a_needed_name(t
     assert re.search(rf"blank {found.blank.number} makes names that later code reads, but its hint does not list "
                      rf"them: {re.escape(dropped)} \(cell \d+\)", err), err
     print(f"broken copy of {path.name}: {err.splitlines()[0]}")
+
+
+# ----------------------------------------------------------------------------- package data
+
+
+def test_a_wheel_built_from_the_repository_ships_the_solutions_and_checks(tmp_path):
+    """What `pip install git+...` (the Colab install cell) gets: the JSON files, and no build error
+    when no lecture is checked yet (the data folders must exist in git)."""
+    import shutil
+    import zipfile
+
+    source = tmp_path / "source"
+    source.mkdir()
+    tracked = subprocess.run(["git", "ls-files", "course_utils", "pyproject.toml", "README.md"], cwd=REPO,
+                             capture_output=True, text=True, check=True).stdout.split()
+    for name in tracked:
+        if (REPO / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, source / name)
+    for kind in ("solutions", "checks"):
+        (source / "course_utils" / "live" / "data" / kind / "09-demo.json").write_text("{}\n")
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation", "-q",
+                            "-w", str(tmp_path / "dist")], cwd=source, capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr[-2000:]
+    [wheel] = (tmp_path / "dist").glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "course_utils/live/data/solutions/09-demo.json" in names
+    assert "course_utils/live/data/checks/09-demo.json" in names
+    assert "course_utils/live/__main__.py" in names
