@@ -283,3 +283,16 @@ def test_modified_info_changes_the_expected_counts(tmp_path):
     folder = sign_folder(tmp_path, SIGN_LABELS)
     small = replace(SIGN, test_size=24)
     assert len(small.read(folder, "test")[1]) == 24
+
+
+def test_find_local_files_only_looks_and_a_placed_archive_is_found_apart(tmp_path):
+    """find_local_files changes nothing: an archive placed in the data folder is local_archive's (fetch_dataset unpacks it)."""
+    from course_utils.download import local_archive
+
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / CIFAR.files[0].filename).write_bytes(b"an archive placed by hand")
+    assert find_local_files(CIFAR, root, "test") is None
+    assert sorted(p.name for p in root.iterdir()) == [CIFAR.files[0].filename]   # nothing unpacked, nothing added
+    assert local_archive(CIFAR, root) == root / CIFAR.files[0].filename
+    assert local_archive(FASHION, root) is None                                  # not an archive data set
