@@ -32,6 +32,7 @@ import re
 import secrets
 import shutil
 import socket
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -90,12 +91,31 @@ def _process_is_running(pid: int) -> bool:
     return True
 
 
-def is_stale(name: str) -> bool:
-    """True when ``name`` is a temporary name written by a process that no longer runs on this computer."""
+#: Temporary names of course_utils before they carried their process (``tempfile.mkdtemp``'s random
+#: part, or a bare process ID): these are removed once they are a day old.
+_OLD_TEMPORARY = re.compile(r"^\.(partial|download-[a-z0-9_]+|unpack-[a-z0-9_]+)-[a-z0-9_]{8}$|^\..+\.\d+\.partial$")
+OLD_TEMPORARY_AGE_SECONDS = 24 * 60 * 60
+
+
+def is_stale(name: str, age_seconds: float = 0.0) -> bool:
+    """True when ``name`` is a temporary name written by a process that no longer runs on this computer.
+
+    Names in the older format (without process and computer) count as stale
+    once they are ``OLD_TEMPORARY_AGE_SECONDS`` (a day) old.
+    """
     match = _TEMPORARY.match(name)
-    if match is None or match["host"] != _host():
+    if match is None:
+        return _OLD_TEMPORARY.match(name) is not None and age_seconds > OLD_TEMPORARY_AGE_SECONDS
+    if match["host"] != _host():
         return False
     return not _process_is_running(int(match["pid"]))
+
+
+def _age_seconds(path: Path) -> float:
+    try:
+        return time.time() - path.lstat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def remove_stale_temporaries(root: Path, subfolders: tuple[str, ...] = ("cache",)) -> list[Path]:
@@ -118,7 +138,7 @@ def remove_stale_temporaries(root: Path, subfolders: tuple[str, ...] = ("cache",
         except OSError:   # missing, not a folder, or not readable
             continue
         for entry in entries:
-            if not is_stale(entry.name):
+            if not is_stale(entry.name, _age_seconds(entry)):
                 continue
             try:
                 if entry.is_dir() and not entry.is_symlink():

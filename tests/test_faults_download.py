@@ -504,6 +504,23 @@ def test_leftover_after_an_earlier_crash_when_the_data_are_there(data, tmp_path)
     assert complete(data) == COMPLETE_CIFAR
 
 
+def test_day_old_leftovers_of_the_older_format_are_removed(fault_server, tiny_cifar_archive, data):
+    """Leftovers from before temporary names carried their process: removed once a day old, not sooner."""
+    day_old = time.time() - 2 * 24 * 60 * 60
+    old_download = data / ".download-cifar10-k3j_x9qa"          # what tempfile.mkdtemp used to make
+    (old_download / "downloads").mkdir(parents=True)
+    old_partial = data / "cache" / ".cifar10-test.npz.4242.partial"
+    old_partial.parent.mkdir()
+    old_partial.write_bytes(b"half")
+    for path in (old_download / "downloads", old_download, old_partial):
+        os.utime(path, (day_old, day_old))
+    recent = data / ".unpack-cifar10-a1b2c3d4"                  # could belong to a process running now
+    recent.mkdir()
+    url = fault_server.serve(tiny_cifar_archive)
+    assert len(load_test(tiny_cifar_info(url, md5_of(tiny_cifar_archive)))) == 10
+    assert complete(data) == sorted(COMPLETE_CIFAR + [recent.name])
+
+
 def test_temporary_files_of_live_processes_and_other_computers_are_kept(fault_server, tiny_cifar_archive, data):
     mine = data / leftover_name("download", "cifar10", os.getppid())   # our parent: alive
     mine.mkdir()
