@@ -306,6 +306,28 @@ def run_child(code: str, *, prefix: list[str] | None = None, env: dict[str, str]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, compute) -> object:
+    """``compute()`` (JSON-able) once per test run, shared by all pytest-xdist workers.
+
+    Under xdist every worker runs module fixtures on its own; a child process that
+    takes seconds would then run once per worker. The workers of one run share the
+    parent of their temporary folders, so the first one computes and saves the
+    result there (under a lock) and the others read it (the pattern of the
+    pytest-xdist documentation). Without xdist, it simply computes.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return compute()
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent / f"faultkit-{name}.json"
+    with FileLock(str(shared) + ".lock"):
+        if shared.is_file():
+            return json.loads(shared.read_text())
+        result = compute()
+        shared.write_text(json.dumps(result))
+        return result
+
+
 def start_child(code: str, *, env: dict[str, str] | None = None) -> subprocess.Popen:
     """Start ``code`` in a fresh Python (a spawned process) without waiting for it."""
     child_env = {**os.environ, **(env or {})}

@@ -8,6 +8,8 @@ complete. See tests/FAULTS.md for the table of faults.
 from __future__ import annotations
 
 import errno
+import hashlib
+import json
 import shutil
 import tarfile
 import warnings
@@ -23,6 +25,7 @@ from faultkit import (  # noqa: F401 (fixtures)
     drop_write_capabilities_prefix,
     fault_server,
     names,
+    once_per_run,
     run_child,
     short_timeouts,
     snapshot,
@@ -98,39 +101,45 @@ print(json.dumps(report))
 
 
 @pytest.fixture(scope="module")
-def read_only(tmp_path_factory, tiny_cifar_archive_module):
-    """Read-only data folders, loaded by a child process that may not write to them."""
+def read_only(tmp_path_factory):
+    """Read-only data folders, loaded by a child process that may not write to them (once per run)."""
     prefix = drop_write_capabilities_prefix()
     if prefix is None:
         pytest.skip("cannot drop write permission here (no setpriv, or not allowed): see the simulated tests")
+    return once_per_run(tmp_path_factory, "read-only", lambda: _read_only_report(tmp_path_factory, prefix))
+
+
+def _read_only_report(tmp_path_factory, prefix: list[str]) -> dict:
+    archive = _tiny_cifar_archive(tmp_path_factory)
     base = tmp_path_factory.mktemp("read-only")
     tiny_cifar_root(base / "raw")
     tiny_cifar_root(base / "cached")
     load_dataset("cifar10", "test", root=base / "cached", info=TINY_CIFAR)      # a valid cache, made while writable
     (base / "empty").mkdir()
     (base / "archive").mkdir()
-    shutil.copy(tiny_cifar_archive_module, base / "archive" / ARCHIVE)
+    shutil.copy(archive, base / "archive" / ARCHIVE)
     write_sign_csv(base / "sign" / "sign-language-mnist" / "sign_mnist_train.csv", SIGN_LABELS * 2, seed=1)
     write_sign_csv(base / "sign" / "sign-language-mnist" / "sign_mnist_test.csv", SIGN_LABELS, seed=2)
-    expected = {"raw": load_dataset("cifar10", "test", root=tiny_cifar_root(base / "writable"), info=TINY_CIFAR)}
+    expected = load_dataset("cifar10", "test", root=tiny_cifar_root(base / "writable"), info=TINY_CIFAR)
     before = {name: snapshot(base / name) for name in ("raw", "cached", "empty", "archive", "sign")}
     folders = [path for path in base.rglob("*")] + [base]
     for path in folders:
         path.chmod(0o555 if path.is_dir() else 0o444)
     try:
         report = run_child(READ_ONLY_CHILD, prefix=prefix, env={
-            "BASE": str(base), "URL": "http://127.0.0.1:9/never-asked", "MD5": md5_of(tiny_cifar_archive_module),
+            "BASE": str(base), "URL": "http://127.0.0.1:9/never-asked", "MD5": md5_of(archive),
             "COURSE_DATA_DIR": str(base / "empty")})
         after = {name: snapshot(base / name) for name in before}
     finally:
         for path in folders:
             path.chmod(0o755 if path.is_dir() else 0o644)
     assert report["can_write"] is False, "the child could still write: the test would prove nothing"
-    return {"report": report, "before": before, "after": after, "base": base, "expected": expected}
+    as_json = lambda pictures: json.loads(json.dumps(pictures))   # the same form for every worker
+    return {"report": report, "before": as_json(before), "after": as_json(after), "base": str(base),
+            "expected_sha": hashlib.sha256(expected.images.numpy().tobytes()).hexdigest()}
 
 
-@pytest.fixture(scope="module")
-def tiny_cifar_archive_module(tmp_path_factory) -> Path:
+def _tiny_cifar_archive(tmp_path_factory) -> Path:
     source = write_tiny_cifar_folder(tmp_path_factory.mktemp("src") / "cifar-10-batches-py")
     archive = tmp_path_factory.mktemp("archive") / ARCHIVE
     with tarfile.open(archive, "w:gz") as tar:
@@ -142,10 +151,10 @@ def test_read_only_folder_with_the_raw_files_loads_without_a_cache(read_only):
     result = read_only["report"]["raw"]
     assert "error" not in result, result
     assert result["sizes"] == [10, 20, 10]
-    assert result["sha"] == __import__("hashlib").sha256(read_only["expected"]["raw"].images.numpy().tobytes()).hexdigest()
+    assert result["sha"] == read_only["expected_sha"]
     read_only_warnings = [w for w in result["warnings"] if "read-only" in w]
     assert len(read_only_warnings) == 1 and len(result["warnings"]) == 1     # warned ONCE for three loads
-    assert str(read_only["base"] / "raw") in read_only_warnings[0] and "COURSE_DATA_DIR" in read_only_warnings[0]
+    assert str(Path(read_only["base"]) / "raw") in read_only_warnings[0] and "COURSE_DATA_DIR" in read_only_warnings[0]
     assert read_only["after"]["raw"] == read_only["before"]["raw"]            # no cache, no lock, nothing
 
 
@@ -159,7 +168,7 @@ def test_empty_read_only_folder_says_which_folder_and_what_to_do(read_only):
     result = read_only["report"]["empty"]
     assert result["error"] == "PermissionError"
     message = result["message"]
-    assert f"The data folder {read_only['base'] / 'empty'} is read-only for you" in message
+    assert f"The data folder {Path(read_only['base']) / 'empty'} is read-only for you" in message
     assert "COURSE_DATA_DIR" in message and "root=" in message and "cifar-10-python.tar.gz" in message
     assert "Errno" not in message.splitlines()[0][:10]
     assert read_only["after"]["empty"] == read_only["before"]["empty"] == {}
@@ -273,11 +282,17 @@ print(json.dumps(report))
 
 
 @pytest.fixture(scope="module")
-def small_disks(tmp_path_factory, tiny_cifar_archive_module):
+def small_disks(tmp_path_factory):
+    """Loads onto nearly full private tmpfs disks, in a child process (once per run)."""
+    return once_per_run(tmp_path_factory, "small-disks", lambda: _small_disks_report(tmp_path_factory))
+
+
+def _small_disks_report(tmp_path_factory) -> dict:
     from faultkit import FaultServer
     import os
     import shutil as sh
 
+    tiny_cifar_archive_module = _tiny_cifar_archive(tmp_path_factory)
     if os.geteuid() != 0 or sh.which("unshare") is None:
         pytest.skip("mounting a private tmpfs needs root and unshare")
     base = tmp_path_factory.mktemp("small-disks")
