@@ -65,6 +65,7 @@ from course_utils.plotting import (
 )
 from course_utils.devices import get_device, model_device, seed_everything
 from course_utils.diagrams import draw_residual_block
+from course_utils.feature_plots import show_layer_activations
 from course_utils.evaluation import (
     Evaluation,
     accuracy,
@@ -89,7 +90,7 @@ __all__ = [
     # plotting
     "show_images", "show_predictions", "plot_history", "plot_confusion_matrix",
     "plot_per_class_accuracy", "show_convolution", "show_kernels", "show_feature_maps",
-    "draw_network", "draw_convolution_example", "draw_max_pooling", "draw_residual_block",
+    "draw_network", "draw_convolution_example", "draw_max_pooling", "draw_residual_block", "show_layer_activations",
     # inspection
     "summary", "ModelSummary", "count_parameters", "show_graph", "capture_activations",
     # widgets
