@@ -351,3 +351,32 @@ def test_full_run_end_to_end_writes_json_that_matches_the_terminal(tiny_root, tm
     broken = {key: value for key, value in saved.items() if key != "loading"}
     with pytest.raises(ValueError, match="loading"):
         results.check_result(broken)
+
+
+# ---------------------------------------------------------------------------
+# The settings sweep
+# ---------------------------------------------------------------------------
+
+def test_sweep_cases_start_from_the_base_and_have_distinct_names():
+    from course_utils.bench.sweep import BASE, default_cases
+
+    cases = default_cases()
+    assert cases[0] == BASE
+    assert len({case.name for case in cases}) == len(cases)
+    one_change = [case for case in cases[1:] if "in-place fused" not in case.name]
+    for case in one_change:   # at most batch size plus one other setting differ from the base
+        differing = [key for key in ("channels_last", "bf16", "threads", "inplace_relu", "adam")
+                     if getattr(case, key) != getattr(BASE, key)]
+        assert len(differing) <= 2 and (len(differing) < 2 or set(differing) == {"bf16", "channels_last"}), case
+
+
+@pytest.mark.parametrize("case_changes", [{}, {"channels_last": True, "bf16": True, "adam": "fused"},
+                                          {"threads": 1, "inplace_relu": True, "adam": "foreach"}])
+def test_sweep_step_timing_runs_every_kind_of_case_and_restores_the_threads(case_changes):
+    from course_utils.bench.sweep import BASE, images_per_second
+
+    threads = torch.get_num_threads()
+    X, y = torch.randn(40, 3, 32, 32), torch.randint(0, 10, (40,))
+    case = replace(BASE, batch=8, **case_changes)
+    assert images_per_second(case, X, y, images=16) > 0
+    assert torch.get_num_threads() == threads
