@@ -41,7 +41,7 @@ if missing:
     pytest.skip(f"the browser test needs Debian's chromium and chromium-driver; missing: {', '.join(missing)} "
                 "(apt-get install chromium chromium-driver)", allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver", reason="the browser test needs selenium (pip install selenium)")
-from selenium.common.exceptions import TimeoutException  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
@@ -80,13 +80,19 @@ def cell_node(driver, index: int):
 
 
 def pictures(node) -> list[str]:
-    """The data of every picture (PNG) in a cell's output area, in order."""
-    return [img.get_attribute("src") for img in node.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output img")]
+    """The data of every picture (PNG) in a cell's output area, in order.
+
+    (Read in one step in the page: a picture replaced in place is a new element, and an element
+    found a moment earlier would be stale.)
+    """
+    return node.parent.execute_script("""return Array.from(
+        arguments[0].querySelectorAll('.jp-OutputArea-output img')).map(img => img.getAttribute('src'));""", node)
 
 
 def wait_until(driver, condition, timeout: float, what: str):
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.5).until(lambda d: condition())
+        return WebDriverWait(driver, timeout, poll_frequency=0.5,   # outputs re-render while we look
+                             ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: condition())
     except TimeoutException:
         screenshot(driver, "failure")
         raise AssertionError(f"timed out after {timeout} s waiting until {what}") from None
@@ -175,10 +181,10 @@ def check_widgets_rendered(driver, name: str) -> int:
         return drawn == expected
 
     wait_until(driver, all_drawn, 60, f"all {expected} widget outputs of {name} are drawn")
-    notebook = driver.execute_script(PANEL + "return panel.content.node;")
-    assert "Error displaying widget" not in notebook.text, f"{name}: a widget failed to display"
-    fallbacks = [o.text[:80] for o in notebook.find_elements(By.CSS_SELECTOR, '[data-mime-type="text/plain"]')
-                 if o.text.startswith(("[Kernel explorer", "[Activation browser"))]
+    text, plain = driver.execute_script(PANEL + """const node = panel.content.node;
+        return [node.innerText, Array.from(node.querySelectorAll('[data-mime-type="text/plain"]')).map(o => o.innerText)];""")
+    assert "Error displaying widget" not in text, f"{name}: a widget failed to display"
+    fallbacks = [t[:80] for t in plain if t.startswith(("[Kernel explorer", "[Activation browser"))]
     assert not fallbacks, f"{name}: widgets shown as their text fallback instead: {fallbacks}"
     return expected
 
