@@ -129,7 +129,7 @@ def test_a_tensor_with_the_wrong_shape(data, capsys):
     namespace = lecture_namespace()
     namespace["features"] = namespace["features"].reshape(60, 4, 4)
     assert check_line(capsys, 2, namespace) == \
-        "✗ blank 2 of 03-demo: `features` has shape (60, 4, 4); the lecture's has shape (60, 16)."
+        "✗ blank 2 of 03-demo: `features` has shape (60, 4, 4); the lecture's has shape (len(train) = 60, 16)."
 
 
 def test_a_size_that_is_a_data_set_length_follows_the_students_data_set(data, capsys):

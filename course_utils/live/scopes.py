@@ -199,8 +199,8 @@ def function_reads(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     """The global names a function's body reads when it is called (its free names).
 
     Example:
-        >>> function_reads(ast.parse("def f(a):\\n    b = a + c\\n    return [b * d for d in e]").body[0])
-        {'c', 'e'}
+        >>> sorted(function_reads(ast.parse("def f(a):\\n    b = a + c\\n    return [b * d for d in e]").body[0]))
+        ['c', 'e']
     """
     local = _arguments(node.args) | set(block_bindings(node.body)[0])
     declared_global = {name for sub in same_scope(node) if isinstance(sub, ast.Global) for name in sub.names}
