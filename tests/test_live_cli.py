@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 import ast
-import doctest
-import importlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -13,10 +10,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
+from nbformat.v4 import new_code_cell
 
 from course_utils import live
-from test_live_helpers import CONFIG, PYPROJECT, REPO, cell_with, cli, code, lecture, make_repo, md, notebook, read, snapshot
+from test_live_helpers import PYPROJECT, REPO, cell_with, cli, code, lecture, make_repo, md, notebook, read, snapshot
 
 
 # ----------------------------------------------------------------------------- the command line

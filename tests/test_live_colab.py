@@ -1,23 +1,14 @@
 """Tests for the live tool's settings and Colab stamping (course_utils/live/settings.py, colab.py)."""
 from __future__ import annotations
 
-import ast
-import doctest
-import importlib
-import json
-import os
-import re
-import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
 from course_utils import live
 from course_utils.live.settings import _toml_loads
-from test_live_helpers import CONFIG, PYPROJECT, REPO, cell_with, cli, code, lecture, make_repo, md, notebook, read, snapshot
+from test_live_helpers import CONFIG, PYPROJECT, REPO, code, lecture, make_repo, md, notebook
 
 
 # ----------------------------------------------------------------------------- Colab stamping

@@ -422,3 +422,11 @@ def test_catch_up_explains_an_unknown_lecture_or_blank(data):
         cu.catch_up("04-nothing", 1, namespace={})
     with pytest.raises(ValueError, match="03-demo has blanks 1 to 3, got blank=7"):
         cu.catch_up(LECTURE, 7, namespace={})
+
+
+def test_statistics_of_a_large_tensor_come_from_a_sample():
+    big = torch.zeros(3_000_001)
+    big[1::3] = 1.0                                     # every third value: the sample must see some of them
+    facts = describe(big, {})
+    assert facts["shape"] == [3_000_001] and facts["stats"]["max"] == 1.0
+    assert compare(facts, big * 300, "`big`", {}) == ["`big` has values from 0 to 300; the lecture's lie between 0 and 1"]

@@ -1,22 +1,15 @@
 """Tests for building live twins and for notebook files (course_utils/live/twin.py, blanks.py, files.py)."""
 from __future__ import annotations
 
-import ast
-import doctest
-import importlib
 import json
 import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
 from course_utils import live
-from test_live_helpers import CONFIG, PYPROJECT, REPO, cell_with, cli, code, lecture, make_repo, md, notebook, read, snapshot
+from test_live_helpers import CONFIG, code, lecture, md, notebook
 
 
 # ----------------------------------------------------------------------------- clearing

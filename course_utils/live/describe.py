@@ -35,6 +35,7 @@ from typing import Any
 MAX_DEPTH = 3
 MAX_ITEMS = 20
 LOOSE_FACTOR = 10.0
+STATS_SAMPLE = 1_000_000
 EXACT_RTOL, EXACT_ATOL = 1e-4, 1e-6
 _LEN = re.compile(r"^len\((?P<path>[A-Za-z_][\w.]*)\)$")
 
@@ -236,6 +237,7 @@ def quiet_rng():
 
 
 def tensor_facts(value: Any, lengths: dict[int, list[str]], exact: bool) -> dict:
+    """Shape, dtype and value statistics of a tensor or array (statistics from at most a million values)."""
     numpy = library("numpy")
     torch_value = is_tensor(value)
     shape = list(value.shape)
@@ -246,22 +248,24 @@ def tensor_facts(value: Any, lengths: dict[int, list[str]], exact: bool) -> dict
         "dims": [_size(size, lengths) for size in shape],
     }
     if torch_value:
-        data = value.detach().cpu()
-        if data.is_complex() or data.numel() == 0:
+        if value.is_complex() or value.numel() == 0:
             return facts
-        floating = data.is_floating_point()
-        array = data.double().numpy()
+        floating = value.is_floating_point()
+        flat = value.detach().reshape(-1)
+        flat = flat[:: flat.numel() // STATS_SAMPLE + 1]           # a whole training set: sample it, on its device
+        array = flat.cpu().double().numpy()
     else:
         if value.size == 0 or value.dtype.kind not in "biuf":
             return facts
         floating = value.dtype.kind == "f"
-        array = value.astype("float64")
+        flat = value.reshape(-1)
+        array = flat[:: flat.size // STATS_SAMPLE + 1].astype("float64")
     finite = bool(numpy.isfinite(array).all())
     facts["stats"] = {"floating": floating, "finite": finite}
     if finite:
         facts["stats"].update(min=float(array.min()), max=float(array.max()), rms=float(numpy.sqrt((array ** 2).mean())))
-    if exact and array.size <= 10_000:
-        facts["values"] = array.flatten().tolist()
+    if exact and len(array) <= 10_000 and len(array) == (value.numel() if torch_value else value.size):
+        facts["values"] = array.tolist()
     return facts
 
 

@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-import nbformat  # noqa: F401 - used by the examples
+import nbformat  # noqa: F401  (the examples use it)
 from nbformat import NotebookNode
 
 BLANK_TAG = "live-blank"
