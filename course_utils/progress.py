@@ -19,12 +19,10 @@ Example:
 """
 from __future__ import annotations
 
-import os
 import sys
 import time
 
-#: Set COURSE_LIVE_OUTPUT=0 to get plain printed lines only (no in-place updates), e.g. under nbval.
-LIVE_OUTPUT_ENV = "COURSE_LIVE_OUTPUT"
+from course_utils.config import live_output_allowed
 
 BAR_WIDTH = 20
 
@@ -34,13 +32,13 @@ def in_notebook() -> bool:
 
     False in a terminal, in plain Python, and when ``COURSE_LIVE_OUTPUT=0``.
     """
-    if os.environ.get(LIVE_OUTPUT_ENV, "").strip().lower() in {"0", "false", "no", "off"}:
+    if not live_output_allowed():
         return False
     shell = sys.modules.get("IPython")
     if shell is None:
         return False
     ipython = shell.get_ipython()
-    return ipython is not None and hasattr(ipython, "kernel")
+    return ipython is not None and getattr(ipython, "kernel", None) is not None
 
 
 def text_bar(done: int, total: int, width: int = BAR_WIDTH) -> str:
@@ -129,6 +127,6 @@ def make_progress(show: bool) -> PlainProgress:
         return PlainProgress()
     if in_notebook():
         return NotebookProgress()
-    if os.environ.get(LIVE_OUTPUT_ENV, "").strip().lower() in {"0", "false", "no", "off"}:
+    if not live_output_allowed():
         return PlainProgress()
     return TerminalProgress()

@@ -40,7 +40,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from course_utils.config import CORE_HISTORY_COLUMNS, live_output_allowed
+from course_utils.config import CORE_HISTORY_COLUMNS
+from course_utils.progress import in_notebook
 from course_utils.plotting import (
     LINE_COLORS,
     as_grey_image,
@@ -82,15 +83,13 @@ def live_output_available() -> bool:
     That is JupyterLab, Jupyter Notebook, Colab or VS Code. False in a terminal, in
     plain Python or terminal IPython, and when the environment variable
     ``COURSE_LIVE_OUTPUT`` is 0 (``make test`` sets it, so that test runs print text only).
+    (The same test that ``cu.train`` uses for its progress line: ``progress.in_notebook``.)
 
     Example:
         >>> live_output_available()     # in plain Python
         False
     """
-    if not live_output_allowed():
-        return False
-    shell = _ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
+    return in_notebook()
 
 
 def figure_png(fig: Figure) -> bytes:
