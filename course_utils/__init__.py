@@ -28,9 +28,11 @@ Each concern lives in its own short module (read them!):
 - ``progress``    the line per epoch that ``train`` updates while it runs
 - ``training``    ``train``: the training loop and its history table
 - ``evaluation``  ``evaluate``, ``predict``, accuracy, per-class tables, confusion matrices
-- ``plotting``    image grids, curves, confusion matrix, kernels, feature maps, diagrams
-- ``plot_checks`` the argument checks behind the plotting helpers' messages
-- ``diagrams``    network building blocks drawn with matplotlib (the residual block)
+- ``plotting``    image and prediction grids (and helpers shared by the picture modules)
+- ``evaluation_plots`` training and validation curves, confusion matrix, per-class accuracy
+- ``feature_plots`` convolutions of a photo, kernels, feature maps
+- ``diagrams``    a fully connected network, a convolution step, max pooling, the residual block
+- ``plot_checks`` the argument checks behind the picture helpers' messages
 - ``inspection``  model summary, computational graph, activation capture
 - ``widgets``     kernel explorer, activation browser, live training curve (ipywidgets)
 - ``live``        the live-notebook tool (``python -m course_utils.live``)
@@ -50,19 +52,10 @@ from course_utils.inspection import (
 from course_utils.augmentation import Augment
 from course_utils.batches import TensorLoader, make_loaders, validation_split
 from course_utils.loaders import ImageSet, denormalize, load_dataset, normalize
-from course_utils.plotting import (
-    draw_convolution_example,
-    draw_max_pooling,
-    draw_network,
-    plot_confusion_matrix,
-    plot_history,
-    plot_per_class_accuracy,
-    show_convolution,
-    show_feature_maps,
-    show_images,
-    show_kernels,
-    show_predictions,
-)
+from course_utils.evaluation_plots import plot_confusion_matrix, plot_history, plot_per_class_accuracy
+from course_utils.feature_plots import show_convolution, show_feature_maps, show_kernels
+from course_utils.diagrams import draw_convolution_example, draw_max_pooling, draw_network
+from course_utils.plotting import show_images, show_predictions
 from course_utils.devices import get_device, model_device, seed_everything
 from course_utils.diagrams import draw_residual_block
 from course_utils.feature_plots import show_layer_activations

@@ -1,5 +1,8 @@
-"""Didactic diagrams drawn with matplotlib (nothing is downloaded): network building blocks.
+"""Didactic diagrams drawn with matplotlib (nothing is downloaded).
 
+- ``draw_network([3072, 100, 10])``: a fully connected network, one column of units per layer;
+- ``draw_convolution_example()``: one step of a convolution, input ∗ kernel = output, with the arithmetic;
+- ``draw_max_pooling()``: each window of the input becomes its largest value;
 - ``draw_residual_block()``: the residual block of a ResNet — two convolution
   layers and the skip connection that adds the block's input to their output.
 
@@ -13,9 +16,225 @@ Example:
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
+
+import course_utils.plot_checks as checks  # the argument checks (no torch either)
+from course_utils.plotting import RIGHT_COLOR, WINDOW_COLORS, check_positive, format_number
+
+
+# ---------------------------------------------------------------------------
+# Didactic diagrams (drawn, not downloaded)
+# ---------------------------------------------------------------------------
+
+MAX_UNITS_DRAWN = 7  # bigger layers are drawn as 3 circles, "⋮", 3 circles
+
+
+def unit_slots(size: int) -> tuple[list[float], float | None]:
+    """Vertical positions of the circles drawn for a layer, and of its "⋮" (None if all drawn)."""
+    if size <= MAX_UNITS_DRAWN:
+        return [(size - 1) / 2 - i for i in range(size)], None
+    top = (MAX_UNITS_DRAWN - 1) / 2
+    slots = [top - i for i in range(MAX_UNITS_DRAWN)]
+    middle = MAX_UNITS_DRAWN // 2
+    return slots[:middle] + slots[middle + 1 :], slots[middle]
+
+
+def draw_network(
+    layer_sizes: Sequence[int], labels: Sequence[str] | None = None, *, title: str | None = None
+) -> Figure:
+    """Draw a fully connected network: one column of circles per layer, every pair joined.
+
+    Layers with more than 7 units show 3 circles, "⋮", 3 circles; the real size is
+    written underneath. The title counts the weights and biases.
+
+    Example:
+        fig = cu.draw_network([784, 128, 10], ["pixels", "hidden", "classes"])
+    """
+    if isinstance(layer_sizes, (str, bytes)) or not hasattr(layer_sizes, "__iter__"):
+        raise TypeError(f"layer_sizes must be a list of layer sizes, e.g. [784, 128, 10], got {layer_sizes!r}")
+    if isinstance(labels, str):
+        raise TypeError(f"labels must be a list with one label per layer, got one string {labels!r}")
+    sizes = list(layer_sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"a network needs at least 2 layers (input and output), got layer_sizes={sizes}")
+    for size in sizes:
+        check_positive(size, "every layer size")
+    if labels is None:
+        hidden = ["hidden"] if len(sizes) == 3 else [f"hidden {i}" for i in range(1, len(sizes) - 1)]
+        labels = ["input"] + hidden + ["output"]
+    if len(labels) != len(sizes):
+        raise ValueError(f"got {len(sizes)} layers but {len(labels)} labels; pass one label per layer")
+    columns = [unit_slots(size) for size in sizes]
+    spacing = 3.0
+    fig, ax = plt.subplots(figsize=(1.9 * len(sizes) + 1.0, 5.0), layout="constrained")
+    for i in range(len(sizes) - 1):  # edges first, so circles cover their ends
+        for y_from in columns[i][0]:
+            for y_to in columns[i + 1][0]:
+                ax.plot([i * spacing, (i + 1) * spacing], [y_from, y_to], color="0.75", linewidth=0.6, zorder=1)
+    for i, ((slots, dots), size, label) in enumerate(zip(columns, sizes, labels)):
+        color = WINDOW_COLORS[0] if i == 0 else (WINDOW_COLORS[2] if i == len(sizes) - 1 else WINDOW_COLORS[1])
+        for y in slots:
+            ax.add_patch(Circle((i * spacing, y), 0.3, facecolor=color, edgecolor="black", zorder=2))
+        if dots is not None:
+            ax.text(i * spacing, dots, "⋮", ha="center", va="center", fontsize=18, zorder=2)
+        ax.text(i * spacing, -(MAX_UNITS_DRAWN + 1) / 2, f"{label}\n{size:,} units", ha="center", va="top", fontsize=10)
+    weights = sum(a * b for a, b in zip(sizes, sizes[1:]))
+    biases = sum(sizes[1:])
+    ax.set_xlim(-1.2, (len(sizes) - 1) * spacing + 1.2)
+    ax.set_ylim(-(MAX_UNITS_DRAWN + 1) / 2 - 1.3, (MAX_UNITS_DRAWN + 1) / 2)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    default = f"Fully connected network: {weights:,} weights + {biases:,} biases"
+    ax.set_title(title if title is not None else default)
+    return fig
+
+
+def draw_number_grid(
+    ax: Axes,
+    values: np.ndarray,
+    total_rows: int,
+    label: str,
+    fills: Mapping[tuple[int, int], str] | None = None,
+    bold: set[tuple[int, int]] | None = None,
+) -> float:
+    """Draw ``values`` as a table of square cells in ``ax``, vertically centred in ``total_rows``.
+
+    ``label`` is written just above the table; ``fills`` colours cells by (row, column);
+    ``bold`` cells get bold numbers. Returns the y of the top edge (to draw outlines around cells).
+    """
+    fills = fills or {}
+    bold = bold or set()
+    rows, cols = values.shape
+    top = (total_rows - rows) / 2
+    for i in range(rows):
+        for j in range(cols):
+            fill = fills.get((i, j), "white")
+            ax.add_patch(Rectangle((j, top + i), 1, 1, facecolor=fill, edgecolor="black", linewidth=1))
+            weight = "bold" if (i, j) in bold else "normal"
+            number = format_number(values[i, j])
+            ax.text(j + 0.5, top + i + 0.5, number, ha="center", va="center", fontsize=14, fontweight=weight)
+    ax.text(cols / 2, top - 0.15, label, ha="center", va="bottom", fontsize=12)
+    ax.set_xlim(-0.1, cols + 0.1)
+    ax.set_ylim(total_rows + 0.1, -0.7)  # row 0 at the top, like a matrix; room for the label
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return top
+
+
+def draw_operator(ax: Axes, symbol: str) -> None:
+    """Write a big symbol (∗, =, →) in the middle of an otherwise empty axes."""
+    ax.text(0.5, 0.5, symbol, ha="center", va="center", fontsize=24, transform=ax.transAxes)
+    ax.axis("off")
+
+
+def as_number_grid(values: Any, name: str) -> np.ndarray:
+    """Return a small 2-D numeric array, or raise a ValueError naming the argument."""
+    grid = checks.as_numbers(values, name, "the diagram").astype(float)
+    if grid.ndim != 2 or grid.size == 0:
+        raise ValueError(f"{name} should be a 2-D grid of numbers such as [[0, 1], [2, 3]], got shape {grid.shape}")
+    return grid
+
+
+def cross_correlate(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Slide ``kernel`` over ``image`` (no padding, stride 1): multiply, add. What nn.Conv2d computes."""
+    kh, kw = kernel.shape
+    out = np.zeros((image.shape[0] - kh + 1, image.shape[1] - kw + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = (image[i : i + kh, j : j + kw] * kernel).sum()
+    return out
+
+
+def draw_convolution_example(input: Any = None, kernel: Any = None, *, title: str | None = None) -> Figure:
+    """Draw one step of a convolution: input ∗ kernel = output, with the arithmetic.
+
+    The window under the kernel for the first output is highlighted, and its sum of
+    products is written out, e.g. "0×0 + 1×1 + 3×2 + 4×3 = 19". Defaults: the
+    3×3 input [[0, 1, 2], [3, 4, 5], [6, 7, 8]] and the 2×2 kernel [[0, 1], [2, 3]]
+    from Dive into Deep Learning (Zhang et al.), section 7.2. As in PyTorch, the
+    kernel is not flipped (strictly, this is cross-correlation).
+
+    Example:
+        fig = cu.draw_convolution_example()
+        fig = cu.draw_convolution_example([[1, 2, 0], [0, 1, 3], [2, 2, 1]], [[1, 0], [0, -1]])
+    """
+    image = as_number_grid([[0, 1, 2], [3, 4, 5], [6, 7, 8]] if input is None else input, "input")
+    weights = as_number_grid([[0, 1], [2, 3]] if kernel is None else kernel, "kernel")
+    if weights.shape[0] > image.shape[0] or weights.shape[1] > image.shape[1]:
+        raise ValueError(f"the kernel {weights.shape} must not be larger than the input {image.shape}")
+    output = cross_correlate(image, weights)
+    kh, kw = weights.shape
+    highlight = RIGHT_COLOR + "55"  # translucent blue
+    window = {(i, j): highlight for i in range(kh) for j in range(kw)}
+    widths = [image.shape[1], 0.9, kw, 0.9, output.shape[1]]
+    rows = image.shape[0]
+    fig, axes = plt.subplots(1, 5, figsize=(0.7 * sum(widths) + 1.0, 0.7 * rows + 1.9),
+                             gridspec_kw={"width_ratios": widths}, layout="constrained")
+    top = draw_number_grid(axes[0], image, rows, f"input {image.shape[0]}×{image.shape[1]}", fills=window)
+    axes[0].add_patch(Rectangle((0, top), kw, kh, fill=False, edgecolor=RIGHT_COLOR, linewidth=3))
+    draw_number_grid(axes[2], weights, rows, f"kernel {kh}×{kw}", fills=window)
+    output_label = f"output {output.shape[0]}×{output.shape[1]}"
+    draw_number_grid(axes[4], output, rows, output_label, fills={(0, 0): highlight}, bold={(0, 0)})
+    draw_operator(axes[1], "∗")
+    draw_operator(axes[3], "=")
+    products = [f"{format_number(x)}×{format_number(k)}" for x, k in zip(image[:kh, :kw].flat, weights.flat)]
+    fig.supxlabel(" + ".join(products) + f" = {format_number(output[0, 0])}", fontsize=13)
+    fig.suptitle(title if title is not None else "Convolution: multiply the window by the kernel, add it all up")
+    return fig
+
+
+def max_pool(image: np.ndarray, size: int) -> np.ndarray:
+    """Largest value of each size×size window (windows side by side, stride = size)."""
+    rows, cols = image.shape[0] // size, image.shape[1] // size
+    return image.reshape(rows, size, cols, size).max(axis=(1, 3))
+
+
+def draw_max_pooling(input: Any = None, size: int = 2, *, title: str | None = None) -> Figure:
+    """Draw max pooling: each coloured size×size window of the input becomes its largest value.
+
+    The largest value in each window is bold and framed. Default input: a 4×4 grid.
+
+    Example:
+        fig = cu.draw_max_pooling()
+        fig = cu.draw_max_pooling(np.arange(36).reshape(6, 6), size=3)
+    """
+    default = [[1, 3, 2, 4], [5, 6, 1, 2], [7, 2, 9, 0], [3, 4, 1, 8]]
+    image = as_number_grid(default if input is None else input, "input")
+    check_positive(size, "size")
+    if image.shape[0] % size or image.shape[1] % size:
+        raise ValueError(f"the input {image.shape[0]}×{image.shape[1]} does not split into {size}×{size} windows; "
+                         f"use a size that divides both sides, or crop the input")
+    output = max_pool(image, size)
+    fills, bold, outputs_fill = {}, set(), {}
+    for r in range(output.shape[0]):
+        for c in range(output.shape[1]):
+            color = WINDOW_COLORS[(r * output.shape[1] + c) % len(WINDOW_COLORS)] + "88"
+            outputs_fill[(r, c)] = color
+            window = image[r * size : (r + 1) * size, c * size : (c + 1) * size]
+            top_i, top_j = np.unravel_index(np.argmax(window), window.shape)
+            bold.add((r * size + top_i, c * size + top_j))
+            for i in range(size):
+                for j in range(size):
+                    fills[(r * size + i, c * size + j)] = color
+    rows = image.shape[0]
+    widths = [image.shape[1], 1.0, output.shape[1]]
+    fig, axes = plt.subplots(1, 3, figsize=(0.7 * sum(widths) + 1.0, 0.7 * rows + 1.3),
+                             gridspec_kw={"width_ratios": widths}, layout="constrained")
+    top = draw_number_grid(axes[0], image, rows, f"input {image.shape[0]}×{image.shape[1]}", fills=fills, bold=bold)
+    for i, j in bold:
+        axes[0].add_patch(Rectangle((j, top + i), 1, 1, fill=False, edgecolor="black", linewidth=3))
+    draw_operator(axes[1], "→")
+    output_label = f"output {output.shape[0]}×{output.shape[1]}"
+    draw_number_grid(axes[2], output, rows, output_label, fills=outputs_fill, bold=set(outputs_fill))
+    fig.suptitle(title if title is not None else f"Max pooling {size}×{size}: keep the largest value of each window")
+    return fig
 
 BOX_COLOR = "#56B4E9"      # Okabe–Ito sky blue: layers with weights
 ADD_COLOR = "#E69F00"      # orange: the addition

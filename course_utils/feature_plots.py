@@ -1,11 +1,12 @@
-"""Pictures of what a trained ConvNet computes: feature maps of several layers, on one shared scale.
+"""Pictures of what convolutions compute: filtered images, kernels, and feature maps.
 
-``show_layer_activations`` draws, in ONE figure, each image beside the feature maps
-that several layers compute for it. Each layer gets ONE colour scale, shared by all its
-channels and all images and shown by a colour bar — so a weak response looks weak and
-a channel that never fires stays dark, instead of every map being stretched to its own
-range (as ``cu.show_feature_maps`` does, which is good for seeing shapes but hides how
-strong a response is).
+- ``show_convolution``: a grey image and what each of a few kernels makes of it;
+- ``show_kernels``: a convolution layer's kernels as tiny images;
+- ``show_feature_maps``: the channels of one image's activation, each on its own colour scale
+  (good for seeing shapes; it hides how strong a response is);
+- ``show_layer_activations``: each image beside the feature maps of several layers, with ONE
+  colour scale per layer, shared by all its channels and all images and shown by a colour bar —
+  so a weak response looks weak and a channel that never fires stays dark.
 
 Example::
 
@@ -16,13 +17,169 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from scipy.signal import convolve2d
 
-from course_utils.plotting import to_display_array, to_numpy
+import course_utils.plot_checks as checks  # the argument checks (no torch either)
+from course_utils.plotting import check_positive, format_number, image_grid, min_max_scale, to_display_array, to_numpy
+
+if TYPE_CHECKING:  # only for type hints; drawing works without importing torch
+    import torch
+
+
+# ---------------------------------------------------------------------------
+# Convolutions, kernels and feature maps
+# ---------------------------------------------------------------------------
+
+
+def as_grey_image(image: Any) -> np.ndarray:
+    """Return one grey image as a 2-D float array (uint8 divided by 255); 1×H×W is accepted too."""
+    x = to_numpy(image)
+    while x.ndim > 2 and x.shape[0] == 1:
+        x = x[0]
+    if x.ndim != 2 or x.size == 0:
+        shape = tuple(to_numpy(image).shape)
+        hint = (" A colour image? Take one channel, e.g. image[0], or their mean: image.float().mean(0)."
+                if len(shape) == 3 and shape[0] == 3 else "")
+        raise ValueError(f"expected one grey image H×W (e.g. images[0, 0]), got shape {shape}.{hint}")
+    if np.issubdtype(x.dtype, np.integer):
+        return x.astype(float) / 255
+    return x.astype(float)
+
+
+def kernel_text(kernel: np.ndarray) -> str:
+    """The kernel's numbers, one row per line (for kernels up to 5×5), or just its size."""
+    if max(kernel.shape) > 5:
+        return f"{kernel.shape[0]}×{kernel.shape[1]} kernel"
+    rows = [" ".join(f"{format_number(v):>5}" for v in row) for row in kernel]
+    return "\n".join(rows)
+
+
+def show_convolution(
+    image: np.ndarray | torch.Tensor, kernels: Mapping[str, Any], *, title: str | None = None
+) -> Figure:
+    """Show a grey image and what each kernel makes of it.
+
+    Each filtered image is ``scipy.signal.convolve2d(image, kernel, mode="same")``
+    (same size as the input), titled with the kernel's name, its numbers written
+    underneath. A result that is never negative (a blur, say) is shown in grey like a
+    photo. A result with both signs (an edge detector) is shown in colour, symmetric
+    around 0: red = positive, blue = negative, white = 0; the scale ends at the 99th
+    percentile of the absolute values, so that a few extreme pixels do not wash out
+    everything else (the colour bar's pointed ends mark the clipped values). Note: convolve2d flips the kernel (mathematical convolution); PyTorch's
+    ``nn.Conv2d`` does not (cross-correlation). For symmetric kernels that is the same;
+    for an edge detector it swaps the sign.
+
+    Example:
+        kernels = {"vertical edges": [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],
+                   "blur": np.ones((3, 3)) / 9}
+        fig = cu.show_convolution(train.images[0, 0], kernels)
+    """
+    checks.check_images(image, "show_convolution")
+    checks.check_kernels(kernels)
+    picture = as_grey_image(checks.as_numbers(image, "image", "show_convolution"))
+    if not kernels:
+        raise ValueError("got no kernels: pass a dict such as {'blur': np.ones((3, 3)) / 9}")
+    arrays = {str(name): checks.as_numbers(k, f"kernel {name!r}", "show_convolution").astype(float)
+              for name, k in kernels.items()}
+    for name, kernel in arrays.items():
+        if kernel.ndim != 2 or kernel.size == 0:
+            raise ValueError(f"kernel {name!r} should be a 2-D array such as 3×3, got shape {kernel.shape}")
+    fig, axes = image_grid(1 + len(arrays), 4, 3.0, 3.6, suptitle=title is not None)
+    axes[0].imshow(picture, cmap="gray")
+    axes[0].set_title("original")
+    for ax, (name, kernel) in zip(axes[1:], arrays.items()):
+        filtered = convolve2d(picture, kernel, mode="same")
+        if filtered.min() >= 0:
+            shown = ax.imshow(filtered, cmap="gray")
+            fig.colorbar(shown, ax=ax, shrink=0.7)
+        else:
+            limit = float(np.percentile(np.abs(filtered), 99)) or float(np.abs(filtered).max())
+            shown = ax.imshow(filtered, cmap="RdBu_r", vmin=-limit, vmax=limit)
+            fig.colorbar(shown, ax=ax, shrink=0.7, extend="both")
+        ax.set_title(name)
+        ax.set_xlabel(kernel_text(kernel), fontsize=7, family="monospace")
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title is not None:
+        fig.suptitle(title)
+    return fig
+
+
+def first_n_of(n: int, total: int) -> str:
+    """Words for a figure title: "First 8 of 16" or, when all are shown, "All 16"."""
+    return f"All {total}" if n == total else f"First {n} of {total}"
+
+
+def show_kernels(weight: np.ndarray | torch.Tensor, *, n: int = 16, title: str | None = None) -> Figure:
+    """Show the first ``n`` kernels of a convolution layer's weight (out × in × k × k).
+
+    Kernels with 3 input channels are shown in colour (RGB); otherwise grey, using
+    input channel 0. Each kernel is stretched to its own range (smallest weight dark,
+    largest bright), so compare patterns, not brightness between kernels.
+
+    Example:
+        fig = cu.show_kernels(model.conv1.weight)
+    """
+    checks.check_weight(weight)
+    check_positive(n, "n")
+    w = checks.as_numbers(weight, "weight", "show_kernels").astype(float)
+    if w.ndim != 4 or w.shape[0] == 0:
+        raise ValueError(
+            f"expected a convolution weight out×in×k×k (e.g. model.conv1.weight), got shape {tuple(w.shape)}"
+        )
+    out_channels, in_channels, height, width = w.shape
+    n = min(n, out_channels)
+    if in_channels == 3:
+        pictures = [min_max_scale(kernel).transpose(1, 2, 0) for kernel in w[:n]]
+        kind = "RGB"
+    else:
+        pictures = [min_max_scale(kernel[0]) for kernel in w[:n]]
+        kind = "grey" if in_channels == 1 else f"input channel 0 of {in_channels}, grey"
+    fig, axes = image_grid(n, 8, 1.1, 1.35, suptitle=True)
+    for i, (ax, picture) in enumerate(zip(axes, pictures)):
+        ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
+        ax.set_title(f"kernel {i}", fontsize=8)
+        ax.axis("off")
+    fig.suptitle(title if title is not None else f"{first_n_of(n, out_channels)} kernels ({height}×{width}, {kind})")
+    return fig
+
+
+def show_feature_maps(
+    activation: np.ndarray | torch.Tensor, *, n: int = 8, title: str | None = None, cmap: str = "viridis"
+) -> Figure:
+    """Show the first ``n`` channels (feature maps) of one image's activation, C×H×W or 1×C×H×W.
+
+    Each map has its own colour scale: bright = where that channel responds most.
+
+    Example:
+        with cu.capture_activations(model, ["conv1"]) as acts:
+            model(X[:1])
+        fig = cu.show_feature_maps(acts["conv1"])
+    """
+    checks.check_activation(activation)
+    check_positive(n, "n")
+    checks.check_cmap(cmap)
+    maps = checks.as_numbers(activation, "activation", "show_feature_maps").astype(float)
+    if maps.ndim == 4 and maps.shape[0] == 1:
+        maps = maps[0]
+    if maps.ndim != 3 or maps.shape[0] == 0:
+        hint = " That is a batch: pick one image with activation[:1]." if maps.ndim == 4 else ""
+        raise ValueError(f"expected one image's activation C×H×W or 1×C×H×W, got shape {tuple(maps.shape)}.{hint}")
+    channels, height, width = maps.shape
+    n = min(n, channels)
+    fig, axes = image_grid(n, 8, 1.6, 1.9, suptitle=True)
+    for i, ax in enumerate(axes):
+        ax.imshow(maps[i], cmap=cmap)
+        ax.set_title(f"channel {i}", fontsize=9)
+        ax.axis("off")
+    fig.suptitle(title if title is not None else f"{first_n_of(n, channels)} feature maps ({height}×{width})")
+    return fig
 
 #: The colour scale of a layer ends at this percentile of its values (a few extreme pixels
 #: would otherwise make everything else look dark); the colour bar's pointed end marks it.

@@ -42,14 +42,8 @@ from matplotlib.figure import Figure
 
 from course_utils.config import CORE_HISTORY_COLUMNS
 from course_utils.progress import in_notebook
-from course_utils.plotting import (
-    LINE_COLORS,
-    as_grey_image,
-    format_number,
-    show_convolution,
-    show_feature_maps,
-    show_images,
-)
+from course_utils.feature_plots import as_grey_image, show_convolution, show_feature_maps
+from course_utils.plotting import LINE_COLORS, format_number, show_images
 
 __all__ = ["PRESET_KERNELS", "KernelExplorer", "ActivationBrowser", "LiveCurve", "live_output_available"]
 

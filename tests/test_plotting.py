@@ -14,22 +14,11 @@ from matplotlib.colors import same_color
 from matplotlib.patches import Circle
 from scipy.signal import convolve2d
 
-from course_utils import plotting
-from course_utils.plotting import (
-    RIGHT_COLOR,
-    WRONG_COLOR,
-    draw_convolution_example,
-    draw_max_pooling,
-    draw_network,
-    plot_confusion_matrix,
-    plot_history,
-    plot_per_class_accuracy,
-    show_convolution,
-    show_feature_maps,
-    show_images,
-    show_kernels,
-    show_predictions,
-)
+from course_utils import feature_plots, plotting
+from course_utils.diagrams import draw_convolution_example, draw_max_pooling, draw_network
+from course_utils.evaluation_plots import plot_confusion_matrix, plot_history, plot_per_class_accuracy
+from course_utils.feature_plots import show_convolution, show_feature_maps, show_kernels
+from course_utils.plotting import RIGHT_COLOR, WRONG_COLOR, show_images, show_predictions
 
 CLASSES = ("cat", "dog", "bird")
 
@@ -524,11 +513,12 @@ def test_every_function_returns_a_figure():
     figures[0].canvas.draw()  # layout runs without errors
 
 
-def test_plotting_imports_no_torch_heavy_module():
-    """plotting.py imports, from this package, only config and plot_checks (which import neither torch nor the rest)."""
+def test_picture_modules_import_no_torch_heavy_module():
+    """The picture modules import, from this package, only each other, config and plot_checks (no torch)."""
     ours = set()
     here = Path(plotting.__file__)
-    for path in (here, here.with_name("config.py"), here.with_name("plot_checks.py")):
+    for name in ("plotting.py", "evaluation_plots.py", "feature_plots.py", "diagrams.py", "config.py", "plot_checks.py"):
+        path = here.with_name(name)
         for node in ast.parse(path.read_text()).body:   # module level (TYPE_CHECKING blocks are ifs: skipped)
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
@@ -538,7 +528,7 @@ def test_plotting_imports_no_torch_heavy_module():
                 continue
             assert not any(name.split(".")[0] in ("torch", "torchvision") for name in names), (path.name, names)
             ours.update(name for name in names if name.startswith("course_utils"))
-    assert ours == {"course_utils.config", "course_utils.plot_checks"}
+    assert ours == {"course_utils.config", "course_utils.plot_checks", "course_utils.plotting"}
 
 
 def test_plot_history_draws_validation_points_where_they_were_measured():
