@@ -267,3 +267,11 @@ def test_real_drift_is_still_caught(change, where):
     assert not live.same_notebook(nb, saved)
     from course_utils.live.files import first_difference
     assert first_difference(saved, nb).endswith(where) or where in first_difference(saved, nb)
+
+
+def test_check_lines_are_only_the_lines_cu_check_prints():
+    from course_utils.live.recording import check_lines
+
+    cell = nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output(
+        "stream", text="\n✓ blank 1 of 01-x: `x` looks like the lecture's.\nother\n\n✗ blank 2 of 01-x: no\n")])
+    assert check_lines(notebook(cell)) == ["✓ blank 1 of 01-x: `x` looks like the lecture's.", "✗ blank 2 of 01-x: no"]

@@ -143,7 +143,7 @@ def check_lines(nb: NotebookNode) -> list[str]:
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream":
-                lines += [line for line in output.get("text", "").splitlines() if line[:1] in "✓✗·"]
+                lines += [line for line in output.get("text", "").splitlines() if line and line[0] in "✓✗·"]
     return lines
 
 
