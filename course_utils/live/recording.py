@@ -190,14 +190,23 @@ def record_lecture(lecture_path: Path, config: ColabConfig, notebooks_path: str 
 
 def run_filled_twin(lecture_path: Path, config: ColabConfig, notebooks_path: str = "notebooks", *,
                     replacements: dict[int, str] | None = None, data: Path | None = None, strict: bool = True,
-                    fast: bool = True, timeout: int = 1800) -> tuple[NotebookNode, list[str]]:
+                    fast: bool = True, timeout: int = 1800,
+                    until_blank: int | None = None) -> tuple[NotebookNode, list[str]]:
     """Run the live twin with its blanks filled (the lecture's code, or ``replacements``) and collect the check lines.
 
     ``data`` is the folder with the solutions and checks (default: the package's). With
     ``strict`` a check that does not pass stops the run (RecordError naming it); without,
-    every cell runs and errors stay in the outputs (see :func:`first_error`).
+    every cell runs and errors stay in the outputs (see :func:`first_error`). With
+    ``until_blank=N`` the run stops after the cell holding blank N's check line (the cells
+    after it cannot change what that check prints).
     """
-    _, _, filled = _filled(lecture_path, config, notebooks_path, replacements)
+    stem, _, filled = _filled(lecture_path, config, notebooks_path, replacements)
+    if until_blank is not None:
+        call = f'cu.check("{stem}", {until_blank})'
+        last = next((i for i, cell in enumerate(filled.cells) if call in cell.get("source", "")), None)
+        if last is None:
+            raise RecordError(f"{stem}: blank {until_blank} has no check line ({call}) in the live twin.")
+        filled.cells = filled.cells[:last + 1]
     with environment(**{DATA_ENV: str(data) if data else os.environ.get(DATA_ENV), RECORD_ENV: None,
                         STRICT_ENV: "1" if strict else None, "COURSE_FAST": "1" if fast else None}):
         executed = run_notebook(filled, lecture_path.parent, timeout, allow_errors=not strict)
