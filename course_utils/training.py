@@ -153,7 +153,9 @@ def train(
             the summary line of each epoch).
         live_plot: in a notebook, also draw the loss and accuracy curves and redraw
             them in place at every log point (in a terminal: ignored).
-        log_every: add a history row every this many batches (and at the end of each epoch).
+        log_every: add a history row every this many batches (and at the end of each epoch; when
+            fewer than half of ``log_every`` batches would be left for the last row of an epoch,
+            they are added to the row before it instead).
         precision: "auto" (default: 16-bit mixed precision where it is measured to be
             clearly faster), "float32" (off), "bfloat16" or "float16".
         channels_last: "auto" (default: where measured to be clearly faster), True or False.
@@ -241,7 +243,7 @@ class _Run:
         for batch, item in enumerate(self.loader, start=1):
             X, y = self.batch_on_device(item, first=batch == 1)
             self.step(X, y, epoch, batch, window, whole_epoch)
-            if batch % self.log_every == 0:
+            if batch % self.log_every == 0 and not self.too_close_to_the_end(batch, batches):
                 self.log(epoch, batch, window)
         if batch == 0:
             raise checks.empty_loader_error("train")
@@ -256,6 +258,15 @@ class _Run:
             if self.curve is not None:
                 self.curve.update(pd.DataFrame(self.rows, columns=HISTORY_COLUMNS))
         self.reporter.end_epoch(summary + f" | {time.perf_counter() - self.started:.0f} s")
+
+    def too_close_to_the_end(self, batch: int, batches: int | None) -> bool:
+        """True when fewer than half a window of batches would be left for the epoch's last row.
+
+        Such a short last window (352 batches logged every 50 leave 2) would average only a
+        batch or two — often the small remainder batch — and draw a jump at every epoch's
+        end; those batches join the last full window instead.
+        """
+        return batches is not None and 0 < batches - batch < self.log_every / 2
 
     # ---- one batch -----------------------------------------------------------------
 

@@ -7,7 +7,7 @@ written by ``python -m course_utils.live --record``):
   self-check passes (``COURSE_LIVE_STRICT=1`` turns a failing check into an error);
 * a blank filled with nothing (``pass``) gets "... is missing" from the check right
   after it, and nothing goes wrong before that check;
-* the wrong fills in ``WRONG_FILLS`` get their hint.
+* wrong fills get their specific hint: tests/test_live_wrong_fills.py.
 
 A lecture without recorded checks is skipped, with the command that records them.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from course_utils import live
-from course_utils.live.recording import check_lines, first_error, run_filled_twin
+from course_utils.live.recording import first_error, run_filled_twin
 
 pytest.importorskip("nbclient")
 
@@ -28,10 +28,6 @@ DATA = REPO / "course_utils" / "live" / "data"
 LECTURES = sorted((REPO / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 RECORDED = [path for path in LECTURES if (DATA / "checks" / f"{path.stem}.json").is_file()]
 
-#: (lecture, blank) -> (code to fill the blank with, how the check line after it starts).
-#: For example: ("03-logistic-regression", 2): ("model = nn.Sequential(nn.Flatten(), nn.Linear(3072, 25))",
-#:              "✗ blank 2 of 03-logistic-regression: `model` has 25 outputs; the lecture's has 10.")
-WRONG_FILLS: dict[tuple[str, int], tuple[str, str]] = {}
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +66,7 @@ def test_an_empty_fill_is_reported_as_missing_right_after_its_blank(path):
     solutions = json.loads((DATA / "solutions" / f"{path.stem}.json").read_text())["blanks"]
     blank = next(b for b in solutions if str(b["number"]) in recorded)          # the first blank with a check
     executed, lines = run_filled_twin(path, config(), "notebooks", data=DATA, strict=False,
-                                      replacements={blank["number"]: "pass"})
+                                      replacements={blank["number"]: "pass"}, until_blank=blank["number"])
     line = next(line for line in lines if f"blank {blank['number']} of" in line)
     assert line.startswith(f"✗ blank {blank['number']} of {path.stem}: `") and "is missing" in line, line
     index = next(i for i, cell in enumerate(executed.cells)
@@ -82,15 +78,3 @@ def test_an_empty_fill_is_reported_as_missing_right_after_its_blank(path):
         assert kinds.index("check") < kinds.index("error"), f"the cell failed before its check: {error}"
     else:
         assert error is None or error[0] > index, f"something went wrong before the check: {error}"
-
-
-@pytest.mark.parametrize("case", sorted(WRONG_FILLS) or [None], ids=lambda c: f"{c[0]}-{c[1]}" if c else "none")
-def test_a_wrong_fill_gets_its_hint(case):
-    if case is None:
-        pytest.skip("no wrong fills listed in WRONG_FILLS yet")
-    stem, number = case
-    fill, hint = WRONG_FILLS[case]
-    executed, lines = run_filled_twin(REPO / "notebooks" / f"{stem}.ipynb", config(), "notebooks", data=DATA,
-                                      strict=False, replacements={number: fill})
-    line = next(line for line in check_lines(executed) if f"blank {number} of" in line)
-    assert line.startswith(hint), line

@@ -123,6 +123,14 @@ def test_train_history_rows_and_columns(capsys):
     assert out.err == ""  # progress=False: no progress bar
 
 
+def test_a_short_last_window_joins_the_row_before_it():
+    """7 batches logged every 3: a row after batch 6 would leave one batch (4 images) for the last row."""
+    seed_everything(0)
+    history = train(make_model(), make_loader(batch_size=10), epochs=2, log_every=3, progress=False)
+    assert history["batch"].tolist() == [3, 7, 3, 7]
+    assert history["examples"].tolist() == [30, 64, 94, 128]
+
+
 def test_train_learns_something():
     seed_everything(0)
     model = make_model()
