@@ -40,6 +40,9 @@ websocket = pytest.importorskip("tornado.websocket")
 from lab_server import Lab, running_lab  # noqa: E402  (tests/ is on sys.path)
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))
+from run_lectures import as_javascript_writes_it  # noqa: E402  (the lectures are saved the same way)
+
 LECTURES = sorted(p.name for p in (REPO / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 
 
@@ -70,17 +73,6 @@ def kernel_info(lab: Lab, kernel_id: str) -> dict:
             connection.close()
 
     return asyncio.run(ask())
-
-
-def as_javascript_writes_it(value: object) -> object:
-    """JSON as a browser writes it: JavaScript has one number type, so 938.0 becomes 938."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {key: as_javascript_writes_it(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [as_javascript_writes_it(item) for item in value]
-    return value
 
 
 def open_save_close(lab: Lab, path: str, kernelspecs: dict) -> None:

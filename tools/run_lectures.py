@@ -32,9 +32,10 @@ from pathlib import Path
 import nbclient
 import nbformat
 
+from course_utils.live.twin import KERNELSPEC   # the kernelspec JupyterLab 4 writes
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
-KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 OFF = ("COURSE_FAST", "COURSE_SYNTHETIC_FALLBACK", "COURSE_LIVE_OUTPUT")
 
 
