@@ -2,7 +2,7 @@
 
 - ``KernelExplorer`` (lecture 05): pick a preset 3×3 kernel or type its nine numbers,
   and see the image and what the kernel makes of it.
-- ``ActivationBrowser`` (lecture 06): pick a test image (slider) and a convolution
+- ``ActivationBrowser`` (lecture 06): pick an image of a data set (slider) and a convolution
   layer (dropdown), and see the image, its true and predicted class, and that
   layer's feature maps.
 - ``LiveCurve``: the loss and accuracy curves, redrawn in place while ``cu.train``
@@ -298,7 +298,7 @@ def _conv_layer_names(model) -> list[str]:
 
 
 class ActivationBrowser:
-    """Look at a model's feature maps, one test image and one convolution layer at a time.
+    """Look at a model's feature maps, one image of a data set and one convolution layer at a time.
 
     The upper picture is the image, titled with its true class and the model's
     prediction (with the predicted probability). The lower one shows the first ``n``
@@ -351,16 +351,18 @@ class ActivationBrowser:
             raise ValueError(f"index must be an image number 0..{len(dataset.images) - 1}, got {index!r}.")
         self.model, self.dataset, self.n, self.relu = model, dataset, n, bool(relu)
         self._cache: tuple[int, Any, dict] | None = None   # (image index, scores, activations)
-        self.slider = widgets.IntSlider(value=index, min=0, max=len(dataset.images) - 1, description="test image",
-                                        continuous_update=False)
+        self.kind = f"{getattr(dataset, 'split', 'test')} image"   # "validation image", "test image", ...
+        self.slider = widgets.IntSlider(value=index, min=0, max=len(dataset.images) - 1, description=self.kind,
+                                        style={"description_width": "initial"}, continuous_update=False)
         self.layer = widgets.Dropdown(options=layers, value=layers[0], description="layer")
         self.slider.observe(self._on_change, names="value")
         self.layer.observe(self._on_change, names="value")
         self.controls = widgets.HBox([self.slider, self.layer])
         self.image_picture, self.maps_picture = Picture(visible=show), Picture(visible=show)
         if show:
-            show_controls(self.controls, "[Activation browser: a test-image slider and a layer dropdown; "
-                                         "run the notebook to use them. The pictures below are the last ones drawn.]")
+            show_controls(self.controls, f"[Activation browser: a {self.kind.replace(' ', '-')} slider and a layer "
+                                         "dropdown; run the notebook to use them. The pictures below are the last ones "
+                                         "drawn.]")
         self.draw()
 
     def _forward(self, index: int) -> tuple[Any, dict]:
@@ -394,7 +396,7 @@ class ActivationBrowser:
         caption = (f"true: {classes[truth]}\npredicted: {classes[self.prediction]} "
                    f"({float(probabilities[self.prediction]):.0%}, {verdict})")
         self.image_figure = _close(show_images(self.dataset.images[index:index + 1], titles=[caption], scale=2.2,
-                                               title=f"test image {index}"))
+                                               title=f"{self.kind} {index}"))
         maps = activations[layer][0]
         if self.relu:
             maps = maps.clamp(min=0)
@@ -402,9 +404,9 @@ class ActivationBrowser:
         after = " after ReLU" if self.relu else ""
         self.maps_figure = _close(show_feature_maps(
             maps, n=self.n, title=f"{layer}{after}: first {shown} of {maps.shape[0]} feature maps "
-                                  f"({maps.shape[1]}×{maps.shape[2]}), test image {index} ({classes[truth]})"))
-        self.image_picture.draw(self.image_figure, f"test image {index}, " + caption.replace("\n", ", "))
-        self.maps_picture.draw(self.maps_figure, f"{shown} feature maps of {layer}{after} for test image {index}")
+                                  f"({maps.shape[1]}×{maps.shape[2]}), {self.kind} {index} ({classes[truth]})"))
+        self.image_picture.draw(self.image_figure, f"{self.kind} {index}, " + caption.replace("\n", ", "))
+        self.maps_picture.draw(self.maps_figure, f"{shown} feature maps of {layer}{after} for {self.kind} {index}")
         return self.image_figure, self.maps_figure
 
     def __repr__(self) -> str:

@@ -356,6 +356,22 @@ def test_activation_browser_checks_its_arguments() -> None:
         widgets.ActivationBrowser(conv, data, n=0, show=False)
 
 
+
+def test_activation_browser_names_the_split_its_images_come_from() -> None:
+    """Lecture 06 browses the validation set: the slider and the titles must not say "test image"."""
+    import torch
+    from torch import nn
+
+    from course_utils.loaders import ImageSet
+
+    data = ImageSet(torch.zeros(2, 3, 8, 8, dtype=torch.uint8), torch.tensor([0, 1]), ("a", "b"),
+                    (0.5,) * 3, (0.2,) * 3, "toy", "validation")
+    model = nn.Sequential(nn.Conv2d(3, 2, 3), nn.Flatten(), nn.Linear(2 * 6 * 6, 2))
+    browser = widgets.ActivationBrowser(model, data, index=1, show=False)
+    assert browser.slider.description == "validation image"
+    assert browser.image_figure.texts[0].get_text() == "validation image 1"
+    assert "validation image 1 (b)" in browser.maps_figure.texts[0].get_text()
+
 # ---------------------------------------------------------------------------
 # Live curve and live_output_available
 # ---------------------------------------------------------------------------
