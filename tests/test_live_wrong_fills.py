@@ -126,7 +126,7 @@ def test_every_lecture_has_at_least_two_wrong_fills_besides_the_empty_one():
 
 
 def outputs_in_order(executed, marker: str) -> list[str]:
-    """The kinds of output ("check", "error", "other") of every cell, in order, up to the end of the run."""
+    """The check line (marked by ``marker``) and the errors of every cell, in order: "check" and "error" entries."""
     kinds = []
     for cell in executed.cells:
         for output in cell.get("outputs", []):

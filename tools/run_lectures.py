@@ -1,8 +1,8 @@
 """Run lecture notebooks top to bottom on the real data and save them as JupyterLab would.
 
 This is how the committed outputs are made. For each notebook named (default: every
-lecture that has real data here, 07 excepted unless its Sign-Language MNIST files are
-in the data folder) it
+lecture but 07, whose real Sign-Language MNIST files the build machine cannot download;
+name it to run it where they are) it
 
 1. starts a fresh ``python3`` kernel in ``notebooks/`` (as "Restart kernel and run all"
    does), with fast mode and the synthetic stand-in switched off;
