@@ -10,8 +10,8 @@ The path from raw files to batches:
    MNIST's mean and std, computed from its training images, are kept beside it
    in ``<name>-train.stats.json``;
 3. in fast mode (``COURSE_FAST=1``) a fixed, class-balanced subset is kept;
-4. ``TensorLoader`` (in ``batches.py``) normalises the images once, moves them to
-   the device once, and slices mini-batches from those tensors.
+4. ``TensorLoader`` (in ``batches.py``) moves the uint8 images to the device once,
+   slices mini-batches from them and normalises each batch as it hands it out.
 
 Example::
 
@@ -124,17 +124,39 @@ def normalize(images: torch.Tensor, mean: Sequence[float], std: Sequence[float])
         2.0
     """
     images = _image_tensor(images, "normalize")
+    scale, shift = normalization_constants(images, mean, std)
+    return apply_normalization(images, scale, shift)
+
+
+def normalization_constants(
+    images: torch.Tensor, mean: Sequence[float], std: Sequence[float]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The per-channel ``(scale, shift)`` with which ``normalize`` computes ``images * scale - shift``.
+
+    ``(x / 255 - mean) / std`` is the same as ``x * (1 / std / 255) - mean / std``:
+    one multiplication and one subtraction per pixel. Everything about ``images``
+    (type, shape, range) and ``mean``/``std`` is checked here, once, so that
+    ``TensorLoader`` can work these out for a whole split and then normalise each
+    batch with ``apply_normalization`` alone. Both come back shaped C×1×1, on
+    the device of ``images``.
+    """
     if images.dtype != torch.uint8 and not images.is_floating_point():
         raise TypeError(f"normalize takes uint8 pixels (0-255) or float pixels in [0, 1], got {images.dtype}. "
                         f"Whole numbers 0-255 in another type? Convert them first: images.to(torch.uint8).")
     mean_t, std_t = _channel_shape(images, mean, "mean"), _channel_shape(images, std, "std")
     if images.is_floating_point():
         _check_unit_range(images)
-    x = images.to(torch.float32, copy=True)   # a new tensor: the input is never changed
     scale = 1.0 / std_t / 255.0 if images.dtype == torch.uint8 else 1.0 / std_t
-    # (x / 255 - mean) / std, written as x * scale - mean / std and computed in place:
-    # one pass over the data and no temporary copies (this matters for 50,000 images).
-    return x.mul_(scale).sub_(mean_t / std_t)
+    return scale, mean_t / std_t
+
+
+def apply_normalization(images: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """``images * scale - shift`` as a new float32 tensor (``images`` itself is never changed).
+
+    The multiplication and subtraction run in place on the float32 copy: no
+    temporary tensors besides the result.
+    """
+    return images.to(torch.float32, copy=True).mul_(scale).sub_(shift)
 
 
 def denormalize(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:

@@ -400,7 +400,46 @@ def test_loader_batches_are_normalised_float32():
     data = small_set()
     X, y = next(iter(TensorLoader(data, batch_size=4)))
     assert X.dtype == torch.float32 and y.dtype == torch.int64 and X.shape == (4, 1, 2, 2)
-    assert torch.allclose(X, normalize(data.images[:4], data.mean, data.std))
+    assert torch.equal(X, normalize(data.images[:4], data.mean, data.std))
+
+
+def test_loader_keeps_uint8_and_normalises_each_batch_exactly_as_normalize():
+    """No float32 copy of the split (a quarter of the memory); every batch is exactly normalize() of its images."""
+    data = cifar_like_set()
+    loader = TensorLoader(data, batch_size=7, shuffle=True, seed=3)
+    assert loader.images.dtype == torch.uint8
+    assert loader.images.data_ptr() == data.images.data_ptr()     # on the CPU: the loaded tensor itself, no copy
+    assert not any(isinstance(value, torch.Tensor) and value.is_floating_point() and value.numel() >= data.images.numel()
+                   for value in vars(loader).values())
+    before = data.images.clone()
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(3))
+    for b, (X, y) in enumerate(loader):
+        index = order[b * 7:(b + 1) * 7]
+        assert torch.equal(X, normalize(data.images[index], data.mean, data.std))
+        assert torch.equal(y, data.labels[index])
+        X.add_(1.0)                                                # changing a batch changes nothing stored
+    assert torch.equal(data.images, before) and torch.equal(loader.images, before)
+    assert torch.equal(loader.X, normalize(data.images, data.mean, data.std))   # all images, on demand
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_loader_on_the_gpu_keeps_uint8_there_and_gives_the_cpu_batches():
+    data = cifar_like_set()
+    gpu, cpu = TensorLoader(data, batch_size=8, device="cuda"), TensorLoader(data, batch_size=8)
+    assert loader_images_on(gpu) == ("cuda", torch.uint8)
+    for (X_gpu, y_gpu), (X_cpu, y_cpu) in zip(gpu, cpu):
+        assert X_gpu.is_cuda and torch.equal(X_gpu.cpu(), X_cpu) and torch.equal(y_gpu.cpu(), y_cpu)
+
+
+def cifar_like_set(n: int = 30) -> ImageSet:
+    """Random 3×4×4 uint8 images with CIFAR-10's per-channel mean and std (three channels, uneven constants)."""
+    images = torch.randint(0, 256, (n, 3, 4, 4), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    return ImageSet(images=images, labels=torch.arange(n) % 3, classes=("a", "b", "c"),
+                    mean=(0.4914, 0.4822, 0.4465), std=(0.2470, 0.2435, 0.2616), name="toy", split="train")
+
+
+def loader_images_on(loader: TensorLoader) -> tuple[str, torch.dtype]:
+    return loader.images.device.type, loader.images.dtype
 
 
 def test_loader_attributes():

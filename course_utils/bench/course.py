@@ -8,9 +8,11 @@ state carries over from epoch to epoch as it would inside one
 (``torch.optim.Adam(parameters, lr=lr)``) unless ``adam=`` asks for torch's
 "foreach" or "fused" implementation.
 
-``load_times`` measures CIFAR-10 from local files to ready tensors (normalised,
-on the device), as ``make_loaders`` delivers them: the first load in a fresh
-data directory (decode the pickled batches, write the cache) and a cached load.
+``load_times`` measures CIFAR-10 from local files to ready loaders, as
+``make_loaders`` delivers them (the uint8 images on the device; each batch is
+normalised as it is handed out, which the training throughput includes): the
+first load in a fresh data directory (decode the pickled batches, write the
+cache) and a cached load.
 
 Example:
     >>> pipeline = CoursePipeline(model, train_loader, test_loader, torch.device("cpu"))  # doctest: +SKIP
@@ -157,7 +159,8 @@ def load_times(root: Path, batch_size: int, device: torch.device, repeats: int =
     return {"first_seconds": min(first), "cached_seconds": min(cached), "repeats": repeats,
             "all_first_seconds": first, "all_cached_seconds": cached,
             "what": (f"cu.make_loaders('cifar10', batch_size={batch_size}, device='{device}'): train + test "
-                     f"decoded (first) or read from the cache (cached), normalised, on the device")}
+                     f"decoded (first) or read from the cache (cached), uint8 on the device, ready to hand out "
+                     f"normalised batches")}
 
 
 def course_loaders(root: Path, batch_size: int, device: torch.device, info=None

@@ -235,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         train_loader, test_loader = cu.make_loaders("cifar10", 64, root=root, fast=False)
     report = {"machine": facts}
     if not args.no_throughput:
-        rows = throughput_sweep(default_cases(), train_loader.X, train_loader.y, args.rounds, args.images)
+        normalized = train_loader.dataset.normalized()   # the sweep slices its own batches from these
+        rows = throughput_sweep(default_cases(), normalized, train_loader.y, args.rounds, args.images)
         print(f"training steps, {args.rounds} rounds in shuffled order, ~{args.images} images per measurement")
         _print_throughput(rows)
         report["throughput"] = rows
