@@ -162,20 +162,42 @@ def test_measuring_the_settings_changes_nothing_in_the_model_or_the_random_numbe
     assert isinstance(settings, Settings) and settings.precision in ("float32", "bfloat16")
 
 
-def test_auto_keeps_float32_and_standard_layout_unless_clearly_faster(monkeypatch):
-    """The decision rule, with the timing replaced by fixed numbers."""
-    times = {("float32", False): 1.0, ("float32", True): 0.95, ("bfloat16", False): 0.9, ("bfloat16", True): 0.5}
+def choice_for(times: dict, monkeypatch) -> Settings:
+    """What "auto" chooses when a step takes ``times[(precision, channels_last)]`` seconds."""
     monkeypatch.setattr(speed, "time_step", lambda model, X, y, loss_fn, s: times[(s.precision, s.channels_last)])
     monkeypatch.setattr(speed, "low_precision_candidate", lambda device: "bfloat16")
-    X, y = image_data()
-    settings = choose_settings(conv_model(), X, y, nn.CrossEntropyLoss(), torch.device("cpu"))
-    # channels_last is only 1.05× faster in float32 (needs 1.10×); bfloat16 is 1.11× in that layout (needs 1.20×).
-    assert (settings.precision, settings.channels_last) == ("float32", False)
-    times[("bfloat16", False)] = 0.5
     speed.forget_measurements()
-    settings = choose_settings(conv_model(), X, y, nn.CrossEntropyLoss(), torch.device("cpu"))
+    X, y = image_data()
+    return choose_settings(conv_model(), X, y, nn.CrossEntropyLoss(), torch.device("cpu"))
+
+
+def test_auto_keeps_float32_and_standard_layout_unless_clearly_faster(monkeypatch):
+    """The decision rule, with the timing replaced by fixed numbers."""
+    # channels_last 1.05× (needs 1.10×), bfloat16 1.11× (needs 1.20×), both 1.08×: nothing pays.
+    times = {("float32", False): 1.0, ("float32", True): 0.95, ("bfloat16", False): 0.9, ("bfloat16", True): 0.92}
+    settings = choice_for(times, monkeypatch)
+    assert (settings.precision, settings.channels_last) == ("float32", False)
+    assert dict(settings.speed_ups) == pytest.approx({"channels_last": 1 / 0.95, "bfloat16": 1 / 0.9})
+
+
+def test_auto_takes_two_changes_that_only_help_together(monkeypatch):
+    """Seen on an AMD EPYC (AVX-512 BF16): each alone barely helps, both together are twice as fast."""
+    times = {("float32", False): 1.0, ("float32", True): 0.95, ("bfloat16", False): 0.9, ("bfloat16", True): 0.5}
+    settings = choice_for(times, monkeypatch)
+    assert (settings.precision, settings.channels_last) == ("bfloat16", True)
+    assert dict(settings.speed_ups) == pytest.approx({"channels_last": 0.9 / 0.5, "bfloat16": 0.95 / 0.5})
+
+
+def test_auto_drops_a_change_that_adds_nothing_to_the_other(monkeypatch):
+    # bfloat16 halves the step; channels_last on top of it is only 1.02× faster: not worth it.
+    times = {("float32", False): 1.0, ("float32", True): 0.98, ("bfloat16", False): 0.5, ("bfloat16", True): 0.49}
+    settings = choice_for(times, monkeypatch)
     assert (settings.precision, settings.channels_last) == ("bfloat16", False)
     assert dict(settings.speed_ups)["bfloat16"] == pytest.approx(2.0)
+    # ... and the other way round: channels_last alone pays, bfloat16 adds 1.1× (needs 1.2×).
+    times = {("float32", False): 1.0, ("float32", True): 0.7, ("bfloat16", False): 0.95, ("bfloat16", True): 0.64}
+    settings = choice_for(times, monkeypatch)
+    assert (settings.precision, settings.channels_last) == ("float32", True)
 
 
 def test_the_choice_is_measured_once_per_model_shape_and_device(monkeypatch):
