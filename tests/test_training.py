@@ -341,3 +341,69 @@ def test_eval_mode_restores_mode_after_an_error():
             assert not model.training
             raise RuntimeError("boom")
     assert all(m.training for m in model.modules())
+
+
+class BatchSizeRecorder(nn.Module):
+    """A small convolutional classifier that remembers how many inputs each forward pass got."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.Flatten(), nn.Linear(32, 3))
+        self.seen: list[int] = []
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        self.seen.append(len(X))
+        return self.layers(X)
+
+
+@pytest.mark.parametrize("tta", [False, True])
+def test_evaluate_on_a_cpu_feeds_big_batches_in_slices_with_the_same_results(tta):
+    from course_utils.evaluation import CPU_SLICE
+
+    seed_everything(0)
+    model = BatchSizeRecorder()
+    X, y = make_data(n=CPU_SLICE * 2 + 22)
+    result = evaluate(model, Batches([(X, y)], ("a", "b", "c")), tta=tta)
+    passes = 2 if tta else 1
+    assert model.seen == [CPU_SLICE] * (2 * passes) + [22] * passes
+    with torch.no_grad():
+        scores = model.layers(X) if not tta else (model.layers(X) + model.layers(X.flip(dims=[-1]))) / 2
+    assert torch.equal(result.predictions, scores.argmax(1))
+    assert result.loss == pytest.approx(nn.functional.cross_entropy(scores, y).item(), rel=1e-5)
+
+
+def test_predict_on_a_cpu_feeds_big_batches_in_slices():
+    from course_utils.evaluation import CPU_SLICE
+
+    model = BatchSizeRecorder()
+    X, _ = make_data(n=CPU_SLICE + 1)
+    predictions = predict(model, X, batch_size=len(X))
+    assert model.seen == [CPU_SLICE, 1]
+    with torch.no_grad():
+        assert torch.equal(predictions, model.layers(X).argmax(1))
+
+
+def test_a_wrong_score_shape_is_named_even_in_a_later_slice():
+    from course_utils.evaluation import CPU_SLICE
+
+    class BreaksOnSmallBatches(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 1, 1)
+
+        def forward(self, X):
+            return torch.zeros(len(X), 3) if len(X) == CPU_SLICE else torch.zeros(3)
+
+    X, y = make_data(n=CPU_SLICE + 5)
+    with pytest.raises(ValueError, match=r"must be 2-D \(batch size, number of classes\); got \(3,\)"):
+        evaluate(BreaksOnSmallBatches(), Batches([(X, y)], ("a", "b", "c")))
+
+
+def test_a_fully_connected_model_gets_whole_batches_on_a_cpu():
+    from course_utils.evaluation import CPU_SLICE
+
+    model = BatchSizeRecorder()
+    model.layers = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
+    X, y = make_data(n=CPU_SLICE * 3)
+    evaluate(model, Batches([(X, y)], ("a", "b", "c")))
+    assert model.seen == [CPU_SLICE * 3]
