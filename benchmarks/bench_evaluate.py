@@ -14,7 +14,7 @@ on the 10,000 test images in loaders of ``--batch-size`` (default 512, what
 each in the standard memory layout and in channels-last (the model after
 ``cu.train`` has chosen it). The two ways take turns, ``--repeats`` times; the
 best time of each counts. The ratio baseline / sliced says how many times faster
-slicing is; the accuracies must agree, which the script checks.
+slicing is; the accuracies must agree (to one image: rounding), which the script checks.
 
 Run it from the repository root::
 
@@ -81,7 +81,8 @@ def main() -> None:
             whole.append(seconds)
             seconds, sliced_accuracy = timed_evaluate(model, loader, slice_size=evaluation.CPU_SLICE)
             sliced.append(seconds)
-            if abs(whole_accuracy - sliced_accuracy) > 1 / len(test):
+            differ = round(abs(whole_accuracy - sliced_accuracy) * len(test))   # images predicted differently
+            if differ > 1:   # rounding may tip one borderline image, not more
                 raise SystemExit(f"the accuracies differ: {whole_accuracy:.4%} whole, {sliced_accuracy:.4%} sliced")
         print(f"{layout:<16} {min(whole):>16.2f} {min(sliced):>9.2f}  whole/sliced = {min(whole) / min(sliced):.2f}x")
 

@@ -43,7 +43,8 @@ def predict(
     or a float tensor of inputs, which is cut into batches of ``batch_size``.
     The model runs in evaluation mode without gradients; its previous mode is
     restored afterwards. On a CPU, convolutional models get big batches in
-    slices (see ``CPU_SLICE``).
+    slices (see ``CPU_SLICE``), so hooks on the model (``cu.capture_activations``)
+    see several forward passes: to record one batch, call the model yourself.
 
     Example:
         >>> model = nn.Linear(4, 3)
@@ -200,32 +201,39 @@ class Evaluation:
         return f"Evaluation(accuracy={self.accuracy:.1%} on {len(self.labels):,} images, loss={self.loss:.3g})"
 
 
-#: On a CPU, a model with convolutions sees each evaluation batch in slices of at most this
-#: many inputs. Without gradients a big batch looks free, but a convolution's outputs are then
-#: too big for the processor's cache: the lecture ConvNet's first layer alone makes 210 MB for 512
-#: CIFAR-10 images, 26 MB for 64. On a 2-core CPU the test set in batches of 512 took about twice
-#: as long whole as in slices of 64 (``benchmarks/bench_evaluate.py``; README). Fully connected
-#: models have small activations and run a little faster whole; a GPU gets whole batches too:
-#: its memory is fast and big batches keep it busy.
+#: On a CPU, a model with 2-D convolutions sees each evaluation batch in slices of at most
+#: this many inputs. Without gradients a big batch looks free, but every layer then writes and
+#: reads back far more memory than the processor's cache holds: the lecture ConvNet's first layer
+#: alone makes 210 MB of outputs for 512 CIFAR-10 images, 26 MB for 64. In slices the data a layer
+#: has just written is more often still in the cache when the next layer reads it. 64 was among
+#: the fastest slice sizes measured (16 to 512); on a 2-core CPU the test set in batches of 512
+#: took 1.8-2 times as long whole as in slices of 64 (``benchmarks/bench_evaluate.py``; README).
+#: Fully connected models have small activations, so they get whole batches; so does a GPU: its
+#: memory is fast and big batches keep it busy. The scores are the same up to rounding.
 CPU_SLICE = 64
 
 
-def _forward(model: nn.Module, X: torch.Tensor, tta: bool) -> Any:
-    """The model's scores for one batch, or with ``tta`` the mean of those for the image and its mirror image."""
-    return (model(X) + model(X.flip(dims=[-1]))) / 2 if tta else model(X)
+def _forward(model: nn.Module, X: torch.Tensor, tta: bool) -> torch.Tensor:
+    """The model's checked scores for ``X``, or with ``tta`` the mean of those for the images and their mirror images."""
+    scores = model(X)
+    checks.check_scores(scores, len(X))
+    if tta:
+        scores = (scores + model(X.flip(dims=[-1]))) / 2
+    return scores
 
 
 def _scores(model: nn.Module, X: torch.Tensor, tta: bool) -> torch.Tensor:
     """The scores for a whole batch; slice by slice for a convolutional model on a CPU (see ``CPU_SLICE``)."""
     if X.device.type != "cpu" or len(X) <= CPU_SLICE or not has_conv2d(model):
-        scores = _forward(model, X, tta)
-        checks.check_scores(scores, len(X))
-        return scores
+        return _forward(model, X, tta)
     parts = []
     for part in X.split(CPU_SLICE):
-        scores = _forward(model, part, tta)
-        checks.check_scores(scores, len(part))
-        parts.append(scores)
+        try:
+            parts.append(_forward(model, part, tta))
+        except ValueError as error:
+            raise ValueError(f"{error} (On a CPU, evaluate and predict give a convolutional model each batch "
+                             f"in slices of at most {CPU_SLICE} images: this was a slice of a batch of "
+                             f"{len(X)}.)") from None
     return torch.cat(parts)
 
 
@@ -287,8 +295,8 @@ def evaluate(
 
     The model runs in evaluation mode without gradients; each layer gets its
     previous mode back afterwards. On a CPU a model with convolutions gets each
-    batch in slices of ``CPU_SLICE`` images, which is about twice as fast for
-    batches of 512 and gives the same results. Class names come from ``loader.classes``
+    batch in slices of ``CPU_SLICE`` images, which is faster for big batches and
+    gives the same results up to rounding. Class names come from ``loader.classes``
     when the loader has them (and the model must then have one output per class).
 
     ``tta=True`` adds **test-time augmentation** with horizontal flips: each image's

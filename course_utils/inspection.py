@@ -423,7 +423,9 @@ class capture_activations:   # noqa: N801  (a class, but used like a function: w
     names like ``"conv1"`` or dotted paths like ``"features.0"`` (layer 0 of
     the Sequential ``features``); or give a dict {name: module}. The block
     gets a dict that each forward pass fills with name -> output (detached,
-    on the CPU); it keeps its contents after the block. The hooks that do the
+    on the CPU): after several passes it holds the last one's (``cu.predict``
+    and ``cu.evaluate`` may run the model several times, on slices of a batch,
+    so record a batch by calling the model on it). It keeps its contents after the block. The hooks that do the
     recording are removed when the block ends, also after an error, so running
     the cell again never stacks them.
 

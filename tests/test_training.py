@@ -383,20 +383,37 @@ def test_predict_on_a_cpu_feeds_big_batches_in_slices():
         assert torch.equal(predictions, model.layers(X).argmax(1))
 
 
-def test_a_wrong_score_shape_is_named_even_in_a_later_slice():
+def test_a_wrong_score_shape_in_a_slice_is_named_with_the_slice_and_the_batch():
     from course_utils.evaluation import CPU_SLICE
 
-    class BreaksOnSmallBatches(nn.Module):
+    class FlattensTheBatchAway(nn.Module):
+        """The typical bug: a view that mixes images of the batch together (x.view(-1, 32))."""
+
         def __init__(self):
             super().__init__()
-            self.conv = nn.Conv2d(1, 1, 1)
+            self.conv = nn.Conv2d(1, 2, 3, padding=1)
 
         def forward(self, X):
-            return torch.zeros(len(X), 3) if len(X) == CPU_SLICE else torch.zeros(3)
+            return self.conv(X).view(-1, 16)[:, :3]
 
-    X, y = make_data(n=CPU_SLICE + 5)
-    with pytest.raises(ValueError, match=r"must be 2-D \(batch size, number of classes\); got \(3,\)"):
-        evaluate(BreaksOnSmallBatches(), Batches([(X, y)], ("a", "b", "c")))
+    X, y = make_data(n=CPU_SLICE * 2)
+    message = (rf"gave {2 * CPU_SLICE} rows of scores for a batch of {CPU_SLICE} inputs.*"
+               rf"slices of at most {CPU_SLICE} images: this was a slice of a batch of {2 * CPU_SLICE}")
+    with pytest.raises(ValueError, match=message):
+        evaluate(FlattensTheBatchAway(), Batches([(X, y)], ("a", "b", "c")))
+    with pytest.raises(ValueError, match=message):
+        predict(FlattensTheBatchAway(), Batches([(X, y)], ("a", "b", "c")))
+
+
+def test_predict_from_a_loader_slices_each_batch():
+    from course_utils.evaluation import CPU_SLICE
+
+    model = BatchSizeRecorder()
+    X, y = make_data(n=CPU_SLICE + 10)
+    predictions = predict(model, Batches([(X, y), (X[:5], y[:5])], ("a", "b", "c")))
+    assert model.seen == [CPU_SLICE, 10, 5]
+    with torch.no_grad():
+        assert torch.equal(predictions[:len(X)], model.layers(X).argmax(1))
 
 
 def test_a_fully_connected_model_gets_whole_batches_on_a_cpu():
