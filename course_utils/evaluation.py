@@ -262,6 +262,7 @@ def measure(
                 X = settings.prepare(X)
             with settings.autocast() if settings is not None else contextlib.nullcontext():
                 scores = _scores(model, X, tta)
+                checks.check_scores(scores, len(y))   # one row per label, too
                 if width == 0:
                     checks.check_label_range(y, scores.shape[1])
                 loss_sum += loss_fn(scores.float(), y) * len(y)

@@ -424,3 +424,9 @@ def test_a_fully_connected_model_gets_whole_batches_on_a_cpu():
     X, y = make_data(n=CPU_SLICE * 3)
     evaluate(model, Batches([(X, y)], ("a", "b", "c")))
     assert model.seen == [CPU_SLICE * 3]
+
+
+def test_a_batch_with_fewer_labels_than_inputs_is_named():
+    X, y = make_data()
+    with pytest.raises(ValueError, match="gave 64 rows of scores for a batch of 60 inputs"):
+        evaluate(make_model(), Batches([(X, y[:60])], ("a", "b", "c")))
