@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from course_utils.config import HISTORY_COLUMNS
 from course_utils.devices import eval_mode, get_device, model_device, seed_everything
 from course_utils.evaluation import (
+    CPU_SLICE,
     Evaluation,
     accuracy,
     confusion_matrix,
@@ -358,8 +359,6 @@ class BatchSizeRecorder(nn.Module):
 
 @pytest.mark.parametrize("tta", [False, True])
 def test_evaluate_on_a_cpu_feeds_big_batches_in_slices_with_the_same_results(tta):
-    from course_utils.evaluation import CPU_SLICE
-
     seed_everything(0)
     model = BatchSizeRecorder()
     X, y = make_data(n=CPU_SLICE * 2 + 22)
@@ -373,8 +372,6 @@ def test_evaluate_on_a_cpu_feeds_big_batches_in_slices_with_the_same_results(tta
 
 
 def test_predict_on_a_cpu_feeds_big_batches_in_slices():
-    from course_utils.evaluation import CPU_SLICE
-
     model = BatchSizeRecorder()
     X, _ = make_data(n=CPU_SLICE + 1)
     predictions = predict(model, X, batch_size=len(X))
@@ -384,8 +381,6 @@ def test_predict_on_a_cpu_feeds_big_batches_in_slices():
 
 
 def test_a_wrong_score_shape_in_a_slice_is_named_with_the_slice_and_the_batch():
-    from course_utils.evaluation import CPU_SLICE
-
     class FlattensTheBatchAway(nn.Module):
         """The typical bug: a view that mixes images of the batch together (x.view(-1, 32))."""
 
@@ -406,8 +401,6 @@ def test_a_wrong_score_shape_in_a_slice_is_named_with_the_slice_and_the_batch():
 
 
 def test_predict_from_a_loader_slices_each_batch():
-    from course_utils.evaluation import CPU_SLICE
-
     model = BatchSizeRecorder()
     X, y = make_data(n=CPU_SLICE + 10)
     predictions = predict(model, Batches([(X, y), (X[:5], y[:5])], ("a", "b", "c")))
@@ -417,8 +410,6 @@ def test_predict_from_a_loader_slices_each_batch():
 
 
 def test_a_fully_connected_model_gets_whole_batches_on_a_cpu():
-    from course_utils.evaluation import CPU_SLICE
-
     model = BatchSizeRecorder()
     model.layers = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
     X, y = make_data(n=CPU_SLICE * 3)
