@@ -13,15 +13,9 @@ Notebooks use the package through one short name::
 Each concern lives in its own short module (read them!):
 
 - ``config``      data directory, fast mode, epoch cap
-- ``datasets``    the registry of data sets and the readers that decode their files
-- ``download``    find, unpack or download a data set's files (one process at a time)
-- ``fetch``       downloading one file: timeouts, progress bar, checksums
-- ``folders``     temporary names, cleaning up after crashes, the lock, full/read-only disks
-- ``loaders``     ``ImageSet``, ``load_dataset``
-- ``cache``       the cache of decoded arrays
+- ``data``        the data sets: registry, sources, fetching, arrays and cache, ``ImageSet``, ``load_dataset``
 - ``batches``     ``validation_split``, ``TensorLoader``, ``make_loaders``
 - ``augmentation`` random crops and flips of whole batches, on the device
-- ``synthetic``   a labelled synthetic Sign-Language MNIST stand-in for tests
 - ``devices``     ``get_device``, ``seed_everything``, ``model_device``
 - ``checks``      the argument checks behind the clear error messages
 - ``speed``       mixed precision and channels_last, chosen by measurement
@@ -40,8 +34,8 @@ Each concern lives in its own short module (read them!):
 from __future__ import annotations
 
 from course_utils.config import data_dir, fast_mode, num_epochs
-from course_utils.datasets import DATASETS, DataFormatError, DatasetInfo, RemoteFile, dataset_info
-from course_utils.download import DownloadError
+from course_utils import data
+from course_utils.data import DATASETS, DataFormatError, DatasetInfo, DownloadError, RemoteFile, dataset_info
 from course_utils.inspection import (
     ModelSummary,
     capture_activations,
@@ -51,7 +45,7 @@ from course_utils.inspection import (
 )
 from course_utils.augmentation import Augment
 from course_utils.batches import TensorLoader, make_loaders, validation_split
-from course_utils.loaders import ImageSet, denormalize, load_dataset, normalize
+from course_utils.data import ImageSet, denormalize, load_dataset, normalize
 from course_utils.evaluation_plots import plot_confusion_matrix, plot_history, plot_per_class_accuracy
 from course_utils.feature_plots import show_convolution, show_feature_maps, show_kernels
 from course_utils.diagrams import draw_convolution_example, draw_max_pooling, draw_network

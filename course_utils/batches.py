@@ -26,8 +26,9 @@ import torch
 
 from .augmentation import Augment
 from .config import FAST_TRAIN_PER_CLASS, FAST_VALIDATION_PER_CLASS, fast_mode
-from .datasets import DatasetInfo
-from .loaders import ImageSet, apply_normalization, balanced_subset_indices, load_dataset, normalization_constants
+from .data.imageset import ImageSet, apply_normalization, normalization_constants
+from .data.load import balanced_subset_indices, load_dataset
+from .data.registry import DatasetInfo
 
 #: The seed that picks the validation images. It is fixed (and separate from the
 #: shuffling seed), so the same images are held out in every run and every lecture.

@@ -1,21 +1,33 @@
-"""Settings that come from the environment: where the data lives and fast mode.
+"""Settings that come from the environment: where the data live, fast mode, downloads.
 
-Three environment variables steer the course helpers:
+The course helpers read these environment variables (this module is the one
+place that reads the data and fast-mode ones; ``course_utils.live`` reads its own
+``COURSE_LIVE_*`` variables):
 
-- ``COURSE_DATA_DIR``: the folder that holds the data sets (see ``data_dir``).
+- ``COURSE_DATA_DIR``: the folder that holds the data sets (see ``data_dir``). It
+  may be a shared, read-only folder: then decoded arrays are cached per user, in
+  ``user_cache_dir()``, and nothing is written into it.
 - ``COURSE_FAST=1``: fast mode. Data sets shrink to a fixed, class-balanced
   subset and training runs at most one epoch, so that the notebooks run in
   seconds (used by the test suite and handy on a slow laptop).
 - ``COURSE_SYNTHETIC_FALLBACK=1``: for test suites only. A data set whose real
   files are missing is replaced by a small, clearly labelled synthetic stand-in
   instead of being downloaded (only Sign-Language MNIST has one).
-
-Two more tune downloads (see ``download_timeout`` and ``download_stall_limit``):
-
+- ``COURSE_MIRRORS``: your own copies of the data files, tried before the
+  registry's sources: URL prefixes and/or folders, separated by ``;`` (see
+  ``user_mirrors``). Their files must match the same checksums.
 - ``COURSE_DOWNLOAD_TIMEOUT``: seconds to wait for a server to connect or to
-  send the next bytes (default 30);
+  send the next bytes (default 30).
 - ``COURSE_DOWNLOAD_STALL``: seconds a download may go on while it receives
   almost nothing (less than 64 KiB) before it is stopped (default 120).
+- ``COURSE_SPEED_FLOOR`` and ``COURSE_SPEED_WINDOW``: a source that delivers
+  less than the floor (bytes per second, default 1,000,000; 0 turns it off)
+  over the window (seconds, default 10) is left for the next source, while
+  there is one (see ``speed_floor``).
+- ``COURSE_LIVE_OUTPUT=0``: no outputs that redraw in place (see
+  ``live_output_allowed``).
+- ``XDG_CACHE_HOME``: the standard place for per-user caches (default
+  ``~/.cache``); see ``user_cache_dir``.
 
 This module imports nothing from the rest of the package, so any module may
 import it.
@@ -37,11 +49,18 @@ FAST_ENV = "COURSE_FAST"
 SYNTHETIC_ENV = "COURSE_SYNTHETIC_FALLBACK"
 DOWNLOAD_TIMEOUT_ENV = "COURSE_DOWNLOAD_TIMEOUT"
 DOWNLOAD_STALL_ENV = "COURSE_DOWNLOAD_STALL"
+MIRRORS_ENV = "COURSE_MIRRORS"
+SPEED_FLOOR_ENV = "COURSE_SPEED_FLOOR"
+SPEED_WINDOW_ENV = "COURSE_SPEED_WINDOW"
 
 #: Seconds a download waits for the server: to connect, for the headers, for the next bytes.
 DOWNLOAD_TIMEOUT = 30.0
 #: Seconds a download may go on receiving almost nothing (a server that trickles) before it stops.
 DOWNLOAD_STALL_LIMIT = 120.0
+#: A source that delivers less than this many bytes per second ...
+SPEED_FLOOR = 1_000_000.0
+#: ... measured over this many seconds, is left for the next source (the last source is never left for slowness).
+SPEED_WINDOW = 10.0
 
 #: The columns of the history table that ``train`` returns and ``plot_history`` draws:
 #: one row per log point, with the epoch, the batch within it, how many examples
@@ -190,19 +209,19 @@ def num_epochs(epochs: int) -> int:
     return min(epochs, 1) if fast_mode() else epochs
 
 
-def _seconds_from_env(name: str, default: float) -> float:
-    """A positive number of seconds from the environment variable ``name``, or ``default``."""
+def _number_from_env(name: str, default: float, example: str, *, zero_allowed: bool = False) -> float:
+    """A positive number (or 0, if ``zero_allowed``) from the environment variable ``name``, or ``default``."""
     text = os.environ.get(name, "").strip()
     if not text:
         return default
     try:
-        seconds = float(text)
+        number = float(text)
     except ValueError:
-        seconds = -1.0
-    if not seconds > 0:
-        raise ValueError(f"The environment variable {name} must be a positive number of seconds, such as 30; "
-                         f"it is {text!r}. Fix or unset it.")
-    return seconds
+        number = -1.0
+    if not (number >= 0 if zero_allowed else number > 0) or number == float("inf"):
+        raise ValueError(f"The environment variable {name} must be a {'' if zero_allowed else 'positive '}number "
+                         f"of {example}; it is {text!r}. Fix or unset it.")
+    return number
 
 
 def download_timeout() -> float:
@@ -214,7 +233,7 @@ def download_timeout() -> float:
         >>> download_timeout()      # with COURSE_DOWNLOAD_TIMEOUT unset  # doctest: +SKIP
         30.0
     """
-    return _seconds_from_env(DOWNLOAD_TIMEOUT_ENV, DOWNLOAD_TIMEOUT)
+    return _number_from_env(DOWNLOAD_TIMEOUT_ENV, DOWNLOAD_TIMEOUT, "seconds, such as 30")
 
 
 def download_stall_limit() -> float:
@@ -222,4 +241,58 @@ def download_stall_limit() -> float:
 
     ``COURSE_DOWNLOAD_STALL`` overrides the default ``DOWNLOAD_STALL_LIMIT`` (120 s).
     """
-    return _seconds_from_env(DOWNLOAD_STALL_ENV, DOWNLOAD_STALL_LIMIT)
+    return _number_from_env(DOWNLOAD_STALL_ENV, DOWNLOAD_STALL_LIMIT, "seconds, such as 120")
+
+
+def speed_floor() -> tuple[float, float]:
+    """(bytes per second, seconds): a source slower than this over that window is left for the next one.
+
+    ``COURSE_SPEED_FLOOR`` (bytes per second; 0 turns the floor off) and
+    ``COURSE_SPEED_WINDOW`` (seconds) override ``SPEED_FLOOR`` (1 MB/s) and
+    ``SPEED_WINDOW`` (10 s).
+
+    Example:
+        >>> speed_floor()          # with both variables unset  # doctest: +SKIP
+        (1000000.0, 10.0)
+    """
+    return (_number_from_env(SPEED_FLOOR_ENV, SPEED_FLOOR, "bytes per second, such as 1000000 (0: no floor)",
+                             zero_allowed=True),
+            _number_from_env(SPEED_WINDOW_ENV, SPEED_WINDOW, "seconds, such as 10"))
+
+
+def user_mirrors() -> list[str]:
+    """The entries of ``COURSE_MIRRORS``: URL prefixes (``https://...``) and folders, in the order given.
+
+    Entries are separated by ``;`` (or new lines); spaces around them are ignored.
+    Each one is checked here, before anything is downloaded: a URL must start
+    with ``http://``, ``https://`` or ``file://``; anything else must be a
+    folder that exists.
+
+    Example:
+        >>> import os
+        >>> os.environ["COURSE_MIRRORS"] = "https://data.example.edu/course/ ; /srv/course-data"
+        >>> user_mirrors()         # doctest: +SKIP
+        ['https://data.example.edu/course/', '/srv/course-data']
+    """
+    text = os.environ.get(MIRRORS_ENV, "")
+    entries = [entry.strip() for line in text.splitlines() for entry in line.split(";") if entry.strip()]
+    for entry in entries:
+        if "://" in entry:
+            if not entry.startswith(("http://", "https://", "file://")):
+                raise ValueError(f"{MIRRORS_ENV} holds {entry!r}, which is not an address this course can download "
+                                 f"from: use http://, https:// or file://, or a folder. Fix or unset it.")
+        elif not Path(entry).expanduser().is_dir():
+            raise ValueError(f"{MIRRORS_ENV} holds {entry!r}, which is neither a folder here nor a URL starting with "
+                             f"http:// or https://. Entries are separated by ';'. Fix or unset it.")
+    return entries
+
+
+def user_cache_dir() -> Path:
+    """This user's cache folder for the course: ``$XDG_CACHE_HOME/course-utils`` (default ``~/.cache/course-utils``).
+
+    Decoded arrays of a data folder you may not write to (a class's shared,
+    read-only copy) are kept here, one sub-folder per data folder. It is not
+    created here.
+    """
+    base = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(base).expanduser() if base else Path.home() / ".cache") / "course-utils"

@@ -371,7 +371,7 @@ class ActivationBrowser:
 
         from course_utils.devices import eval_mode, model_device
         from course_utils.inspection import capture_activations
-        from course_utils.loaders import normalize
+        from course_utils.data import normalize
 
         if self._cache is None or self._cache[0] != index:
             images = self.dataset.images[index:index + 1]

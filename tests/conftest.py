@@ -1,9 +1,10 @@
 """Shared pytest set-up.
 
 - a non-interactive matplotlib backend for every test;
-- every test runs with its own empty data directory (``COURSE_DATA_DIR``) and
-  with ``COURSE_FAST`` / ``COURSE_SYNTHETIC_FALLBACK`` unset, so that nothing
-  depends on the machine's environment; tests that want the real data use the
+- every test runs with its own empty data directory (``COURSE_DATA_DIR``), its
+  own per-user cache folder (``XDG_CACHE_HOME``), and with ``COURSE_FAST``,
+  ``COURSE_SYNTHETIC_FALLBACK``, ``COURSE_MIRRORS`` and the speed-floor settings
+  unset, so that nothing depends on the machine's environment; tests that want the real data use the
   ``real_data_dir`` fixture (or pass ``root=`` themselves);
 - ``http_server``: a small web server on 127.0.0.1 that serves a temporary
   folder, to test downloads without the internet; ``refused_url``: a URL
@@ -32,7 +33,8 @@ import pytest
 matplotlib.use("Agg")
 
 import course_utils  # noqa: E402  (after choosing the backend)
-from course_utils.datasets import DATASETS, SIGN_COLUMNS, DatasetInfo, RemoteFile  # noqa: E402
+from course_utils.data.arrays import SIGN_COLUMNS  # noqa: E402
+from course_utils.data.registry import DATASETS, DatasetInfo, RemoteFile  # noqa: E402
 
 #: The repository's data folder, found from the package (not from the environment).
 REAL_DATA_DIR = Path(course_utils.__file__).resolve().parents[1] / "data"
@@ -45,12 +47,14 @@ FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """Give each test an empty data directory and switch fast/synthetic modes off."""
+    """Give each test an empty data directory and cache folder; switch fast/synthetic modes and mirrors off."""
     data = tmp_path / "course-data"
     data.mkdir()
     monkeypatch.setenv("COURSE_DATA_DIR", str(data))
-    monkeypatch.delenv("COURSE_FAST", raising=False)
-    monkeypatch.delenv("COURSE_SYNTHETIC_FALLBACK", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))   # never the real ~/.cache
+    for variable in ("COURSE_FAST", "COURSE_SYNTHETIC_FALLBACK", "COURSE_MIRRORS", "COURSE_SPEED_FLOOR",
+                     "COURSE_SPEED_WINDOW"):
+        monkeypatch.delenv(variable, raising=False)
     return data
 
 
@@ -240,12 +244,18 @@ def tiny_sign_csvs(tmp_path: Path) -> tuple[Path, Path]:
     return train, test
 
 
-def tiny_sign_info(server: LocalServer, train: Path, test: Path, sha256: tuple[str | None, str | None]) -> DatasetInfo:
+def git_blob_of(path: Path) -> str:
+    """The id git gives the file's content: sha1(b"blob <size>\\0" + content)."""
+    content = Path(path).read_bytes()
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+
+
+def tiny_sign_info(server, train: Path, test: Path, git_blob: tuple[str | None, str | None]) -> DatasetInfo:
     """The Sign-Language registry entry, pointed at the local server and sized for the tiny CSVs."""
     sign = DATASETS["sign_language_mnist"]
     files = tuple(
-        RemoteFile(server.url(path.name), path.name, sha256=digest, warn_only=True)
-        for path, digest in ((train, sha256[0]), (test, sha256[1]))
+        RemoteFile(server.url(path.name), path.name, git_blob=digest)
+        for path, digest in ((train, git_blob[0]), (test, git_blob[1]))
     )
     return replace(sign, files=files, train_size=48, test_size=24)
 

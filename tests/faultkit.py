@@ -4,8 +4,9 @@ an exact picture of a folder, and child processes without write permission or wi
 - ``FaultServer``: a web server on 127.0.0.1 that serves a folder and, per file name,
   can answer with an HTTP error, stall before the headers or in the middle of the
   body, trickle, cut or reset the connection, corrupt the body, redirect, or answer
-  with garbage. It counts the requests for each file. Every wait is bounded and
-  ends when the test ends.
+  with garbage. It answers ``Range: bytes=N-`` requests with 206 (unless told not
+  to, ``ranges=False``), counts the requests for each file and records where each
+  asked to start. Every wait is bounded and ends when the test ends.
 - ``snapshot(folder)``: every path under a folder with its size and SHA-256, to
   assert that a failure left the folder exactly as it was.
 - ``run_child(code, ...)``: run Python code in a fresh interpreter, optionally
@@ -27,7 +28,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,6 +80,7 @@ class Behaviour:
     pause: float = 0.0        # trickle / slow: seconds between steps
     body: bytes | None = None # replaces the file's bytes
     location: str = ""        # redirect target
+    ranges: bool = True       # answer "Range: bytes=N-" with 206 and the rest of the file
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -90,9 +92,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         server: FaultServer = self.server.fault   # type: ignore[attr-defined]
         name = self.path.lstrip("/").split("?")[0]
+        b = server.behaviours.get(name, Behaviour())
+        asked = self.headers.get("Range", "")
+        start = int(asked[len("bytes="):-1]) if asked.startswith("bytes=") and asked.endswith("-") else 0
         with server.lock:
             server.requests[name] += 1
-        b = server.behaviours.get(name, Behaviour())
+            server.starts[name].append(start)
         stop = server.stop
         path = server.folder / name
         body = b.body if b.body is not None else (path.read_bytes() if path.is_file() else None)
@@ -123,7 +128,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        self.send_response(200)
+        total = len(body)
+        if start and b.ranges:
+            if start >= total:
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{total}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            body = body[start:]
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{total - 1}/{total}")
+        else:
+            self.send_response(200)
         if b.kind != "no_length":
             self.send_header("Content-Length", str(len(body)))
         else:
@@ -172,6 +189,7 @@ class FaultServer:
         self.folder = Path(folder)
         self.behaviours: dict[str, Behaviour] = {}
         self.requests: Counter[str] = Counter()
+        self.starts: dict[str, list[int]] = defaultdict(list)   # per file: where each request asked to start
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -217,9 +235,16 @@ def fault_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 @pytest.fixture
 def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> tuple[float, float]:
-    """Downloads give up after 0.5 s of silence and 1 s of trickling, so that every test ends in seconds."""
+    """Downloads give up after 0.5 s of silence and 1 s of trickling, so that every test ends in seconds.
+
+    The speed floor is scaled down too: a source that delivers less than 100 kB/s over 0.5 s is
+    left for the next one (the tiny archives here are about 100 kB).
+    """
     monkeypatch.setenv("COURSE_DOWNLOAD_TIMEOUT", "0.5")
     monkeypatch.setenv("COURSE_DOWNLOAD_STALL", "1.0")
+    monkeypatch.setenv("COURSE_SPEED_FLOOR", "100000")
+    monkeypatch.setenv("COURSE_SPEED_WINDOW", "0.5")
+    monkeypatch.delenv("COURSE_MIRRORS", raising=False)
     return 0.5, 1.0
 
 

@@ -7,7 +7,7 @@ import torch
 
 from course_utils.augmentation import Augment, random_crop, random_flip
 from course_utils.batches import TensorLoader, make_loaders, stratified_counts, validation_split
-from course_utils.loaders import ImageSet
+from course_utils.data import ImageSet
 
 
 def numbered_set(n_per_class=(30, 30, 40), side=8) -> ImageSet:

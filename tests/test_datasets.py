@@ -18,15 +18,9 @@ from conftest import (
     write_tiny_cifar_folder,
     write_tiny_fashion,
 )
-from course_utils.datasets import (
-    DATASETS,
-    IDX_LABELS_MAGIC,
-    DataFormatError,
-    DatasetInfo,
-    dataset_info,
-    read_idx,
-)
-from course_utils.download import find_local_files
+from course_utils.data.arrays import IDX_LABELS_MAGIC, read_idx
+from course_utils.data.fetch import find_local_files, local_archive
+from course_utils.data.registry import DATASETS, DataFormatError, DatasetInfo, dataset_info
 
 CIFAR = DATASETS["cifar10"]
 FASHION = DATASETS["fashion_mnist"]
@@ -45,8 +39,26 @@ def test_registry_names_and_official_sources():
         "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
         "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
     assert all(f.md5 and len(f.md5) == 32 for f in FASHION.files)
-    assert [f.size for f in SIGN.files] == [83_253_609, 21_770_312]
-    assert all(f.warn_only and len(f.sha256) == 64 for f in SIGN.files)
+    assert [f.git_blob for f in SIGN.files] == ["ac853c483879f6dc2d529d876f54a4d1c3c024b8",
+                                                 "92d57ca6970e5e6dd8f09937798902fbb7ce4746"]
+
+
+def test_every_file_has_a_strong_checksum_and_documented_sources():
+    """One truth per file: every source is held to checksums that a public project documents."""
+    for info in DATASETS.values():
+        for remote in info.files:
+            checks = remote.checksums()
+            assert {"md5", "sha256", "git blob"} & set(checks), remote.filename
+            sources = remote.sources()
+            assert sources[-1].url == remote.url                       # the origin comes last
+            assert len({source.url for source in sources}) == len(sources)
+            assert all(source.url.startswith("https://") or source.url.startswith("http://fashion-mnist.s3")
+                       for source in sources), sources
+            assert all(len(source.documented_by) > 20 for source in sources), sources
+    assert len(CIFAR.files[0].sources()) == 3 and len(CIFAR.files[0].sha256) == 64
+    assert all(len(remote.sources()) == 3 and remote.size for remote in FASHION.files)
+    assert [len(remote.sources()) for remote in SIGN.files] == [1, 2]
+    assert dict(CIFAR.unpacked_md5).keys() == set(CIFAR.raw_files())
 
 
 def test_class_names():
@@ -287,8 +299,6 @@ def test_modified_info_changes_the_expected_counts(tmp_path):
 
 def test_find_local_files_only_looks_and_a_placed_archive_is_found_apart(tmp_path):
     """find_local_files changes nothing: an archive placed in the data folder is local_archive's (fetch_dataset unpacks it)."""
-    from course_utils.download import local_archive
-
     root = tmp_path / "data"
     root.mkdir()
     (root / CIFAR.files[0].filename).write_bytes(b"an archive placed by hand")

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from conftest import (
+    git_blob_of,
     listing,
     md5_of,
     sha256_of,
@@ -22,9 +23,8 @@ from conftest import (
     write_sign_csv,
     write_tiny_fashion,
 )
-from course_utils.datasets import DATASETS, DataFormatError, RemoteFile
-from course_utils.download import DownloadError, download_file, file_problems
-from course_utils.loaders import load_dataset
+from course_utils.data import DATASETS, DataFormatError, DownloadError, RemoteFile, load_dataset
+from course_utils.data.sources import fetch_file, file_problems
 
 
 @pytest.fixture
@@ -97,49 +97,53 @@ def test_fashion_mnist_download(http_server, data_root, tmp_path):
     assert sorted(p.name for p in (data_root / "fashion-mnist").iterdir()) == sorted(p.name for p in source.iterdir())
 
 
-def test_sign_language_download_warns_on_sha256_mismatch_only(http_server, tiny_sign_csvs, data_root):
+def test_sign_language_download_checks_the_git_blob_ids(http_server, tiny_sign_csvs, data_root):
     train, test = tiny_sign_csvs
     for path in (train, test):
         shutil.copy(path, http_server.folder / path.name)
-    info = tiny_sign_info(http_server, train, test, sha256=("f" * 64, sha256_of(test)))
-
-    with pytest.warns(UserWarning, match="SHA-256"):
+    info = tiny_sign_info(http_server, train, test, git_blob=(git_blob_of(train), git_blob_of(test)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         data = load_dataset("sign_language_mnist", "train", info=info)
-
     assert len(data) == 48 and not data.synthetic
     assert (data_root / "sign-language-mnist" / "sign_mnist_train.csv").read_bytes() == train.read_bytes()
 
 
-def test_sign_language_download_with_matching_sha256_gives_no_warning(http_server, tiny_sign_csvs, data_root):
+def test_sign_language_download_with_another_git_blob_is_refused(http_server, tiny_sign_csvs, data_root):
+    """A file whose bytes differ from the course's (here: one more space) is not the course's file."""
     train, test = tiny_sign_csvs
     for path in (train, test):
         shutil.copy(path, http_server.folder / path.name)
-    info = tiny_sign_info(http_server, train, test, sha256=(sha256_of(train), sha256_of(test)))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        data = load_dataset("sign_language_mnist", "test", info=info)
-    assert len(data) == 24
+    info = tiny_sign_info(http_server, train, test, git_blob=("f" * 40, git_blob_of(test)))
+    with pytest.raises(DownloadError, match=f"sign_mnist_train.csv has git blob {git_blob_of(train)}, expected f{{40}}"):
+        load_dataset("sign_language_mnist", "train", info=info)
+    assert listing(data_root) == []
 
 
-def test_download_file_returns_the_verified_file(http_server, tmp_path):
+def test_fetch_file_returns_the_verified_file(http_server, tmp_path, capsys):
     content = b"hello course\n" * 100
     (http_server.folder / "hello.txt").write_bytes(content)
     remote = RemoteFile(http_server.url("hello.txt"), "hello.txt", size=len(content),
                         md5=md5_of(http_server.folder / "hello.txt"))
-    path = download_file(remote, tmp_path / "new" / "folder")
+    path = fetch_file(remote, tmp_path / "new" / "folder")
     assert path == tmp_path / "new" / "folder" / "hello.txt"
     assert path.read_bytes() == content
     assert listing(tmp_path / "new") == ["folder", "folder/hello.txt"]
+    closing = capsys.readouterr().out.splitlines()[-1]
+    assert closing.startswith(f"hello.txt: 1,300 bytes in ") and f"from 127.0.0.1:{http_server.port}" in closing
+    assert closing.endswith("checked: size, md5.")
 
 
 def test_file_problems_lists_each_mismatch(tmp_path):
     path = tmp_path / "a.bin"
     path.write_bytes(b"abc")
-    good = RemoteFile("http://x/a.bin", "a.bin", md5=md5_of(path), sha256=sha256_of(path), size=3)
+    good = RemoteFile("http://x/a.bin", "a.bin", md5=md5_of(path), sha256=sha256_of(path), size=3,
+                      git_blob=git_blob_of(path))
     assert file_problems(path, good) == []
-    bad = RemoteFile("http://x/a.bin", "a.bin", md5="0" * 32, sha256="0" * 64, size=4)
+    assert git_blob_of(path) == "f2ba8f84ab5c1bce84a7b441cb1959cfc7093b7f"   # what `git hash-object a.bin` says
+    bad = RemoteFile("http://x/a.bin", "a.bin", md5="0" * 32, sha256="0" * 64, size=4, git_blob="0" * 40)
     problems = file_problems(path, bad)
-    assert len(problems) == 3 and "MD5" in problems[1] and "SHA-256" in problems[2]
+    assert len(problems) == 4 and "MD5" in problems[1] and "SHA-256" in problems[2] and "git blob" in problems[3]
 
 
 # ---------------------------------------------------------------------------
@@ -219,25 +223,26 @@ def test_one_missing_file_of_several(http_server, data_with_notes, tmp_path):
 
 
 def test_downloaded_csv_with_wrong_structure(http_server, data_with_notes, tmp_path):
-    """Checksums of this file only warn, so its structure must be checked before it is kept."""
+    """The checksums match (the entry was made for these files), yet the structure is wrong: nothing is kept."""
     before = listing(data_with_notes)
     train = write_sign_csv(tmp_path / "bad" / "sign_mnist_train.csv", [0, 1, 2], header=["lbl"] + [f"p{i}" for i in range(784)])
     test = write_sign_csv(tmp_path / "bad" / "sign_mnist_test.csv", [0, 1, 2])
     for path in (train, test):
         shutil.copy(path, http_server.folder / path.name)
-    info = tiny_sign_info(http_server, train, test, sha256=(sha256_of(train), sha256_of(test)))
+    info = tiny_sign_info(http_server, train, test, git_blob=(git_blob_of(train), git_blob_of(test)))
     with pytest.raises(DownloadError, match="785 columns"):
         load_dataset("sign_language_mnist", "train", info=info)
     assert listing(data_with_notes) == before
 
 
-def test_download_file_failure_leaves_folder_as_it_was(http_server, tmp_path):
-    folder = tmp_path / "not-yet-there"
+def test_fetch_file_failure_leaves_no_partial_file(http_server, tmp_path):
+    folder = tmp_path / "folder"
+    folder.mkdir()
     remote = RemoteFile(http_server.url("missing.bin"), "missing.bin")
     with pytest.raises(DownloadError) as caught:
-        download_file(remote, folder)
+        fetch_file(remote, folder)
     assert_clear_error(caught.value, remote.url, "missing.bin", folder)
-    assert not folder.exists()   # the folder it created is removed again
+    assert listing(folder) == []
 
 
 def test_download_false_says_what_to_place_where(data_root):

@@ -24,13 +24,12 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import md5_of, sha256_of, tiny_cifar_info, tiny_sign_info, write_tiny_cifar_folder, write_tiny_fashion
+from conftest import git_blob_of, md5_of, tiny_cifar_info, tiny_sign_info, write_tiny_cifar_folder, write_tiny_fashion
 from faultkit import WITHOUT_PACKAGE_INIT, fault_server, names, short_timeouts, snapshot, start_child, timed  # noqa: F401
-from course_utils import fetch
-from course_utils.datasets import DATASETS, DataFormatError, RemoteFile
-from course_utils.download import DownloadError
-from course_utils.folders import lock_path, temporary_name
-from course_utils.loaders import load_dataset
+from course_utils.data import sources
+from course_utils.data.fetch import lock_path
+from course_utils.data.registry import DATASETS, RemoteFile, Source
+from course_utils.data import DataFormatError, DownloadError, load_dataset
 
 ARCHIVE = "cifar-10-python.tar.gz"
 COMPLETE_CIFAR = [".", "cache", "cache/cifar10-test.npz", "cifar-10-batches-py"] + [
@@ -170,7 +169,7 @@ def test_server_trickles(fault_server, tiny_cifar_archive, data):
 
 def test_slow_but_steady_server_is_not_a_stall(fault_server, tiny_cifar_archive, data, monkeypatch):
     """The stall limit must not stop a download that is slow but keeps coming (64 KiB per 0.25 s here)."""
-    monkeypatch.setattr(fetch, "STALL_MIN_BYTES", 16 * 1024)
+    monkeypatch.setattr(sources, "STALL_MIN_BYTES", 16 * 1024)
     url = fault_server.serve(tiny_cifar_archive)
     fault_server.behave(ARCHIVE, "slow", chunk=16 * 1024, pause=0.25)
     assert len(load_test(tiny_cifar_info(url, md5_of(tiny_cifar_archive)))) == 10
@@ -257,18 +256,20 @@ def test_body_without_content_length_still_works(fault_server, tiny_cifar_archiv
     assert complete(data) == COMPLETE_CIFAR
 
 
-def test_html_page_instead_of_a_csv_whose_checksum_only_warns(fault_server, tiny_sign_csvs, data):
-    """Sign-Language checksums only warn, so the structure check must catch a page of HTML."""
+def test_html_page_instead_of_a_csv(fault_server, tiny_sign_csvs, data):
+    """Sign-Language MNIST is checked by its git blob ids: a page of HTML is caught before its structure is read."""
     train, test = tiny_sign_csvs
     for path in (train, test):
         fault_server.serve(path)
     fault_server.behave(train.name, "normal", body=b"<html>moved</html>\n")
-    info = tiny_sign_info(fault_server, train, test, sha256=(sha256_of(train), sha256_of(test)))
+    info = tiny_sign_info(fault_server, train, test, git_blob=(git_blob_of(train), git_blob_of(test)))
     before = snapshot(data)
-    with pytest.warns(UserWarning, match="SHA-256"), pytest.raises(DownloadError) as caught:
+    with pytest.raises(DownloadError) as caught:
         load_dataset("sign_language_mnist", "train", info=info)
-    assert "not the expected data" in str(caught.value) and "785 columns" in str(caught.value)
-    assert str(data / "sign-language-mnist") in str(caught.value)
+    message = str(caught.value)
+    assert "damaged or incomplete (19 bytes received)" in message and f"expected {git_blob_of(train)}" in message
+    assert "GIT BLOB" not in message and "git blob" in message
+    assert str(data / "sign-language-mnist") in message
     assert snapshot(data) == before
 
 
@@ -394,7 +395,7 @@ class FullDiskFile:
 
 def test_disk_full_during_the_download(fault_server, tiny_cifar_archive, data, monkeypatch):
     url = fault_server.serve(tiny_cifar_archive)
-    monkeypatch.setattr(fetch, "open", lambda path, mode="r": FullDiskFile(open(path, mode), 10_000), raising=False)
+    monkeypatch.setattr(sources, "open", lambda path, mode="r": FullDiskFile(open(path, mode), 10_000), raising=False)
     message = fails_cleanly(data, tiny_cifar_info(url, md5_of(tiny_cifar_archive)), OSError)
     assert "The disk is full" in message and "Free some space" in message and "COURSE_DATA_DIR" in message
     assert "offline" not in message and "server" not in message
@@ -444,18 +445,18 @@ def test_data_folder_refuses_writing_during_the_download(fault_server, tiny_cifa
 def test_interrupted_by_the_user_mid_download(fault_server, tiny_cifar_archive, data, monkeypatch):
     """The student presses Stop (KeyboardInterrupt) while the bytes come in: nothing may stay behind."""
     url = fault_server.serve(tiny_cifar_archive)
-    real_copy = fetch._copy_body
+    real_copy = sources._copy_body
 
     def copy_then_interrupt(response, out, *args):
         out.write(response.read1(10_000))
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(fetch, "_copy_body", copy_then_interrupt)
+    monkeypatch.setattr(sources, "_copy_body", copy_then_interrupt)
     before = snapshot(data)
     with pytest.raises(KeyboardInterrupt):
         load_test(tiny_cifar_info(url, md5_of(tiny_cifar_archive)))
     assert snapshot(data) == before
-    monkeypatch.setattr(fetch, "_copy_body", real_copy)        # the next try works, and no lock is left
+    monkeypatch.setattr(sources, "_copy_body", real_copy)      # the next try works, and no lock is left
     assert len(load_test(tiny_cifar_info(url, md5_of(tiny_cifar_archive)))) == 10
     assert complete(data) == COMPLETE_CIFAR
 
@@ -464,72 +465,62 @@ def test_interrupted_by_the_user_mid_download(fault_server, tiny_cifar_archive, 
 # Leftovers, and several processes at once
 # ---------------------------------------------------------------------------
 
-def dead_pid() -> int:
-    """The ID of a process that has ended (and been waited for)."""
-    import subprocess
-    import sys
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()
-    return process.pid
-
-
-def leftover_name(kind: str, label: str, pid: int, host: str | None = None) -> str:
-    name = temporary_name(kind, label)
-    own = f"--{os.getpid()}@"
-    name = name.replace(own, f"--{pid}@")
-    if host is not None:
-        name = name.replace(socket.gethostname(), host)
-    return name
-
-
-def test_leftover_of_a_crashed_download_is_removed(fault_server, tiny_cifar_archive, data):
-    """A kernel killed mid-download left its temporary folder (170 MB for real CIFAR-10)."""
-    crashed = data / leftover_name("download", "cifar10", dead_pid())
-    (crashed / "downloads").mkdir(parents=True)
-    (crashed / "downloads" / ARCHIVE).write_bytes(b"x" * 50_000)
-    partial = data / leftover_name("partial", ARCHIVE, dead_pid())
-    partial.mkdir()
+def test_leftover_of_a_crashed_download_is_resumed(fault_server, tiny_cifar_archive, data):
+    """A kernel killed mid-download left its working folder: the next load resumes its partial file, then tidies up."""
+    work = data / ".cifar10.download"
+    (work / "unpacked").mkdir(parents=True)
+    (work / "unpacked" / "half-unpacked").write_bytes(b"x" * 100)
+    (work / (ARCHIVE + ".part")).write_bytes(tiny_cifar_archive.read_bytes()[:30_000])
     url = fault_server.serve(tiny_cifar_archive)
     assert len(load_test(tiny_cifar_info(url, md5_of(tiny_cifar_archive)))) == 10
+    assert fault_server.starts[ARCHIVE] == [30_000]             # asked only for the rest
     assert complete(data) == COMPLETE_CIFAR                  # the leftovers are gone
 
 
-def test_leftover_after_an_earlier_crash_when_the_data_are_there(data, tmp_path):
-    """The next load cleans up even when it needs no download (a crash while writing the cache)."""
+def test_leftover_half_written_cache_file_is_removed(data):
+    """A crash while writing the cache left a .part file: the next load that writes the cache removes it."""
     write_tiny_cifar_folder(data / "cifar-10-batches-py")
     (data / "cache").mkdir()
-    stale = data / "cache" / leftover_name("cache", "cifar10-test.npz", dead_pid())
+    stale = data / "cache" / ".cifar10-test.npz.0badf00d.part"
     stale.write_bytes(b"half a cache file")
+    hours_ago = time.time() - 2 * 60 * 60
+    os.utime(stale, (hours_ago, hours_ago))
+    young = data / "cache" / ".cifar10-train.npz.1234abcd.part"   # may be being written right now: kept
+    young.write_bytes(b"being written")
     assert len(load_test(replace(DATASETS["cifar10"], train_size=20, test_size=10))) == 10
+    assert complete(data) == sorted(COMPLETE_CIFAR + ["cache/" + young.name])
+
+
+def test_leftover_partial_file_with_wrong_bytes_is_downloaded_again(fault_server, tiny_cifar_archive, data, capsys):
+    """Resumed bytes that spoil the checksum: the same source once more from the start, and only its bytes kept."""
+    work = data / ".cifar10.download"
+    work.mkdir()
+    (work / (ARCHIVE + ".part")).write_bytes(b"\0" * 30_000)
+    url = fault_server.serve(tiny_cifar_archive)
+    assert len(load_test(tiny_cifar_info(url, md5_of(tiny_cifar_archive)))) == 10
+    assert fault_server.starts[ARCHIVE] == [30_000, 0]
+    assert "damaged or incomplete" not in capsys.readouterr().err
     assert complete(data) == COMPLETE_CIFAR
 
 
-def test_day_old_leftovers_of_the_older_format_are_removed(fault_server, tiny_cifar_archive, data):
-    """Leftovers from before temporary names carried their process: removed once a day old, not sooner."""
-    day_old = time.time() - 2 * 24 * 60 * 60
-    old_download = data / ".download-cifar10-k3j_x9qa"          # what tempfile.mkdtemp used to make
-    (old_download / "downloads").mkdir(parents=True)
-    old_partial = data / "cache" / ".cifar10-test.npz.4242.partial"
-    old_partial.parent.mkdir()
-    old_partial.write_bytes(b"half")
-    for path in (old_download / "downloads", old_download, old_partial):
-        os.utime(path, (day_old, day_old))
-    recent = data / ".unpack-cifar10-a1b2c3d4"                  # could belong to a process running now
-    recent.mkdir()
-    url = fault_server.serve(tiny_cifar_archive)
-    assert len(load_test(tiny_cifar_info(url, md5_of(tiny_cifar_archive)))) == 10
-    assert complete(data) == sorted(COMPLETE_CIFAR + [recent.name])
+def test_the_working_folder_of_a_download_in_progress_is_left_alone(data):
+    """While another process holds the lock, its working folder is its own: a load that needs nothing leaves it."""
+    from filelock import FileLock
 
-
-def test_temporary_files_of_live_processes_and_other_computers_are_kept(fault_server, tiny_cifar_archive, data):
-    mine = data / leftover_name("download", "cifar10", os.getppid())   # our parent: alive
-    mine.mkdir()
-    elsewhere = data / leftover_name("unpack", "cifar10", dead_pid(), host="another-computer")
-    elsewhere.mkdir()
-    url = fault_server.serve(tiny_cifar_archive)
-    assert len(load_test(tiny_cifar_info(url, md5_of(tiny_cifar_archive)))) == 10
-    assert mine.is_dir() and elsewhere.is_dir()
-    assert complete(data) == sorted(COMPLETE_CIFAR + [mine.name, elsewhere.name])
+    write_tiny_cifar_folder(data / "cifar-10-batches-py")
+    work = data / ".cifar10.download"
+    work.mkdir()
+    (work / (ARCHIVE + ".part")).write_bytes(b"in progress")
+    other = FileLock(str(lock_path(data, "cifar10")))
+    other.acquire()
+    try:
+        assert len(load_test(replace(DATASETS["cifar10"], train_size=20, test_size=10))) == 10
+        assert (work / (ARCHIVE + ".part")).read_bytes() == b"in progress"
+    finally:
+        other.release()
+    lock_path(data, "cifar10").unlink()
+    load_test(replace(DATASETS["cifar10"], train_size=20, test_size=10))   # the lock is free now: tidied
+    assert not work.exists()
 
 
 def test_a_lock_left_by_a_killed_process_does_not_block(fault_server, tiny_cifar_archive, data):
@@ -565,8 +556,8 @@ SPAWNED = WITHOUT_PACKAGE_INIT + """
 import hashlib, json, os, sys, time
 from dataclasses import replace
 from pathlib import Path
-from course_utils.loaders import load_dataset
-from course_utils.datasets import DATASETS, RemoteFile
+from course_utils.data.load import load_dataset
+from course_utils.data.registry import DATASETS, RemoteFile
 
 cifar = DATASETS["cifar10"]
 info = replace(cifar, files=(RemoteFile(os.environ["URL"], cifar.files[0].filename, md5=os.environ["MD5"]),),
@@ -610,12 +601,12 @@ KILLED = WITHOUT_PACKAGE_INIT + """
 import os
 from dataclasses import replace
 from pathlib import Path
-from course_utils.datasets import DATASETS, RemoteFile
-from course_utils.download import fetch_dataset
+from course_utils.data.registry import DATASETS, RemoteFile
+from course_utils.data.fetch import dataset_folder
 cifar = DATASETS["cifar10"]
 info = replace(cifar, files=(RemoteFile(os.environ["URL"], cifar.files[0].filename, md5=os.environ["MD5"]),),
                train_size=20, test_size=10)
-fetch_dataset(info, Path(os.environ["ROOT"]), "test")   # what load_dataset does first
+dataset_folder(info, Path(os.environ["ROOT"]), "test")   # what load_dataset does first
 """
 
 
@@ -630,12 +621,190 @@ def test_kernel_killed_mid_download_then_loaded_again(fault_server, tiny_cifar_a
     deadline = time.monotonic() + 60
     partial = []
     while not partial and time.monotonic() < deadline and child.poll() is None:
-        partial = [p for p in data.rglob(ARCHIVE) if p.stat().st_size >= 30_000]
+        partial = [p for p in data.rglob(ARCHIVE + ".part") if p.stat().st_size >= 30_000]
         time.sleep(0.05)
     assert partial, child.communicate()
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=10)
-    assert any(name.startswith(".download-cifar10--") for name in os.listdir(data))   # the crash's leftover
+    assert (data / ".cifar10.download" / (ARCHIVE + ".part")).is_file()    # the crash's leftover
     fault_server.behave(ARCHIVE, "normal")
     assert len(load_test(tiny_cifar_info(url, md5_of(tiny_cifar_archive)))) == 10
+    assert fault_server.starts[ARCHIVE] == [0, 30_000]                     # resumed where the killed one stopped
     assert complete(data) == COMPLETE_CIFAR
+
+
+# ---------------------------------------------------------------------------
+# Several sources: the speed floor, resume, wrong bytes, your own copies first
+# ---------------------------------------------------------------------------
+
+@pytest.fixture
+def second_server(tmp_path):
+    """A second FaultServer (another port: another host in messages), e.g. a mirror."""
+    from faultkit import FaultServer
+
+    folder = tmp_path / "served-2"
+    folder.mkdir()
+    server = FaultServer(folder)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def sources_info(archive: Path, *urls: str):
+    """The tiny CIFAR-10 entry whose archive has these sources, tried in this order."""
+    info = tiny_cifar_info(urls[-1], md5_of(archive))
+    remote = replace(info.files[0], mirrors=tuple(Source(url) for url in urls[:-1]), size=archive.stat().st_size)
+    return replace(info, files=(remote,))
+
+
+def host_of(server) -> str:
+    return f"127.0.0.1:{server.port}"
+
+
+def test_an_origin_that_trickles_is_left_for_a_fast_mirror(fault_server, second_server, tiny_cifar_archive, data,
+                                                            capsys):
+    """The issue's case: the origin sends 20 kB/s; after the floor's window the mirror resumes and finishes."""
+    origin = fault_server.serve(tiny_cifar_archive)
+    fault_server.behave(ARCHIVE, "trickle", chunk=2_000, pause=0.1)          # 20 kB/s: 5 s for this archive
+    mirror = second_server.serve(tiny_cifar_archive)
+    result, seconds = timed(load_test, sources_info(tiny_cifar_archive, origin, mirror))
+    out = capsys.readouterr().out
+    assert not isinstance(result, BaseException), result
+    assert len(result) == 10 and seconds < 4, seconds
+    assert f"{host_of(fault_server)} is too slow" in out and f"-> trying {host_of(second_server)}" in out
+    closing = [line for line in out.splitlines() if line.startswith(f"{ARCHIVE}: ")]
+    assert len(closing) == 1 and f"from {host_of(second_server)}" in closing[0], out
+    assert f"resumed the bytes from {host_of(fault_server)}" in closing[0]
+    assert 0 < second_server.starts[ARCHIVE][0] < tiny_cifar_archive.stat().st_size   # resumed with Range
+    assert complete(data) == COMPLETE_CIFAR
+    print(f"\n{out}-> loaded in {seconds:.1f} s")   # (shown with pytest -s)
+
+
+def test_a_mirror_that_serves_wrong_bytes_is_rejected(fault_server, second_server, tiny_cifar_archive, data, capsys):
+    mirror = second_server.serve(tiny_cifar_archive)
+    body = bytearray(tiny_cifar_archive.read_bytes())
+    body[1000] ^= 0xFF                                                      # same size, one byte changed
+    second_server.behave(ARCHIVE, "normal", body=bytes(body))
+    origin = fault_server.serve(tiny_cifar_archive)
+    assert len(load_test(sources_info(tiny_cifar_archive, mirror, origin))) == 10
+    out = capsys.readouterr().out
+    assert f"The download of {mirror} is damaged or incomplete" in out and "nothing of it is kept" in out
+    assert fault_server.starts[ARCHIVE] == [0]                               # nothing kept from the mirror
+    assert complete(data) == COMPLETE_CIFAR
+
+
+@pytest.mark.parametrize("kind, words", [
+    ("status", "has no file at"),
+    ("stall_before_headers", "did not answer within 0.5 s"),
+    ("stall_mid_body", "stopped answering"),
+    ("no_answer", "closed the connection without a proper answer"),
+], ids=["404", "stalls-before-answering", "stalls-mid-body", "closes"])
+def test_a_mirror_that_fails_is_skipped(fault_server, second_server, tiny_cifar_archive, data, capsys, kind, words):
+    mirror = second_server.serve(tiny_cifar_archive)
+    second_server.behave(ARCHIVE, kind, status=404, after=20_000, seconds=20)
+    origin = fault_server.serve(tiny_cifar_archive)
+    result, seconds = timed(load_test, sources_info(tiny_cifar_archive, mirror, origin))
+    assert not isinstance(result, BaseException), result
+    assert seconds < 5 and words in capsys.readouterr().out
+    assert fault_server.starts[ARCHIVE] == [20_000 if kind == "stall_mid_body" else 0]   # its bytes are resumed
+    assert complete(data) == COMPLETE_CIFAR
+
+
+def test_a_download_cut_short_resumes_from_the_next_source(fault_server, second_server, tiny_cifar_archive, data):
+    first = fault_server.serve(tiny_cifar_archive)
+    fault_server.behave(ARCHIVE, "cut", after=30_000)
+    second = second_server.serve(tiny_cifar_archive)
+    assert len(load_test(sources_info(tiny_cifar_archive, first, second))) == 10
+    assert second_server.starts[ARCHIVE] == [30_000]                        # Range: bytes=30000-
+    assert complete(data) == COMPLETE_CIFAR
+
+
+def test_a_next_source_that_cannot_resume_starts_again_cleanly(fault_server, second_server, tiny_cifar_archive,
+                                                               data, capsys):
+    first = fault_server.serve(tiny_cifar_archive)
+    fault_server.behave(ARCHIVE, "cut", after=30_000)
+    second = second_server.serve(tiny_cifar_archive)
+    second_server.behave(ARCHIVE, "normal", ranges=False)                  # answers a Range with the whole file
+    assert len(load_test(sources_info(tiny_cifar_archive, first, second))) == 10
+    assert "cannot resume a download: starting again" in capsys.readouterr().out
+    assert complete(data) == COMPLETE_CIFAR
+
+
+def test_when_every_source_is_slow_the_last_one_finishes(fault_server, second_server, tiny_cifar_archive, data,
+                                                         capsys, monkeypatch):
+    """The last source is never left for slowness, only for a stall (40 kB/s is no stall: 64 KiB in 5 s is)."""
+    monkeypatch.setenv("COURSE_DOWNLOAD_STALL", "5")
+    first = fault_server.serve(tiny_cifar_archive)
+    fault_server.behave(ARCHIVE, "slow", chunk=4_000, pause=0.1)            # 40 kB/s, under the 100 kB/s floor
+    last = second_server.serve(tiny_cifar_archive)
+    second_server.behave(ARCHIVE, "slow", chunk=4_000, pause=0.1)
+    result, seconds = timed(load_test, sources_info(tiny_cifar_archive, first, last))
+    out = capsys.readouterr().out
+    assert not isinstance(result, BaseException), result
+    assert f"{host_of(fault_server)} is too slow" in out and f"{host_of(second_server)} is too slow" not in out
+    assert second_server.starts[ARCHIVE][0] > 0 and seconds < 8
+    assert complete(data) == COMPLETE_CIFAR
+
+
+@pytest.mark.parametrize("kind", ["url-prefix", "folder", "data-folder"])
+def test_your_own_source_comes_first(fault_server, second_server, tiny_cifar_archive, data, tmp_path, monkeypatch,
+                                     capsys, kind):
+    """COURSE_MIRRORS: a URL prefix, a folder of files, or a data folder; the registry's sources are not asked."""
+    registry_url = fault_server.serve(tiny_cifar_archive)
+    if kind == "url-prefix":
+        second_server.serve(tiny_cifar_archive)
+        own, shown = f"{second_server.url('')}  ;  ", host_of(second_server)
+    else:
+        folder = tmp_path / "instructor-copy"
+        place = folder / ("cifar-10-batches-py" if kind == "data-folder" else "")   # (an archive sits in the top)
+        place.mkdir(parents=True)
+        shutil.copy(tiny_cifar_archive, folder / ARCHIVE)
+        own, shown = str(folder), str(folder / ARCHIVE)
+    monkeypatch.setenv("COURSE_MIRRORS", own)
+    assert len(load_test(tiny_cifar_info(registry_url, md5_of(tiny_cifar_archive)))) == 10
+    assert fault_server.requests[ARCHIVE] == 0
+    assert f"from {shown}" in capsys.readouterr().out
+    assert complete(data) == COMPLETE_CIFAR
+
+
+def test_your_own_copy_with_wrong_bytes_is_rejected_too(fault_server, tiny_cifar_archive, data, tmp_path, monkeypatch,
+                                                        capsys):
+    folder = tmp_path / "instructor-copy"
+    folder.mkdir()
+    (folder / ARCHIVE).write_bytes(tiny_cifar_archive.read_bytes()[:-10] + b"0123456789")
+    before = snapshot(folder)
+    monkeypatch.setenv("COURSE_MIRRORS", str(folder))
+    url = fault_server.serve(tiny_cifar_archive)
+    assert len(load_test(tiny_cifar_info(url, md5_of(tiny_cifar_archive)))) == 10
+    assert "is damaged or incomplete" in capsys.readouterr().out and fault_server.requests[ARCHIVE] == 1
+    assert snapshot(folder) == before                                        # your folder is only read
+    assert complete(data) == COMPLETE_CIFAR
+
+
+@pytest.mark.parametrize("variable, value, words", [
+    ("COURSE_MIRRORS", "/no/such/folder", "neither a folder here nor a URL"),
+    ("COURSE_MIRRORS", "ftp://example.org/data", "not an address this course can download from"),
+    ("COURSE_SPEED_FLOOR", "fast", "COURSE_SPEED_FLOOR must be a number of bytes per second"),
+    ("COURSE_SPEED_WINDOW", "0", "COURSE_SPEED_WINDOW must be a positive number of seconds"),
+], ids=["mirror-not-a-folder", "mirror-not-http", "floor-not-a-number", "window-zero"])
+def test_source_settings_that_are_not_valid(fault_server, tiny_cifar_archive, data, monkeypatch, variable, value,
+                                            words):
+    url = fault_server.serve(tiny_cifar_archive)
+    monkeypatch.setenv(variable, value)
+    before = snapshot(data)
+    with pytest.raises(ValueError, match=words) as caught:
+        load_test(tiny_cifar_info(url, md5_of(tiny_cifar_archive)))
+    assert repr(value) in str(caught.value) and "Fix or unset it" in str(caught.value)
+    assert snapshot(data) == before and fault_server.requests[ARCHIVE] == 0   # refused before anything was asked
+
+
+def test_when_every_source_fails_each_one_is_named(fault_server, second_server, tiny_cifar_archive, data):
+    mirror = second_server.url(ARCHIVE)                                      # not served there: 404
+    origin = fault_server.serve(tiny_cifar_archive)
+    fault_server.behave(ARCHIVE, "status", status=500)
+    message = fails_cleanly(data, sources_info(tiny_cifar_archive, mirror, origin))
+    assert f"None of the 2 sources of {ARCHIVE} delivered it" in message
+    assert f"- {host_of(second_server)}: The server has no file at {mirror}" in message
+    assert f"- {host_of(fault_server)}: The server of {origin} has a problem of its own (HTTP 500" in message
+    assert_says_what_to_do(message) and "COURSE_MIRRORS" in message

@@ -17,7 +17,7 @@ from torch import nn
 from faultkit import names
 import course_utils as cu
 from course_utils.batches import TensorLoader
-from course_utils.loaders import ImageSet
+from course_utils.data import ImageSet
 
 
 class ConvNet(nn.Module):
@@ -185,9 +185,9 @@ def test_misused_helper_says_what_to_do(case, data_root):
 
 def test_the_checks_come_before_any_download(data_root, monkeypatch):
     """A wrong argument must fail before the network is touched, even when the data are not there."""
-    import course_utils.download as download
+    import course_utils.data.fetch as fetch
 
-    monkeypatch.setattr(download, "download_dataset", lambda *args: pytest.fail("downloaded before checking"))
+    monkeypatch.setattr(fetch, "download_dataset", lambda *args, **kwargs: pytest.fail("downloaded before checking"))
     for bad in ({"split": "val"}, {"download": "yes"}, {"fast": "no"}, {"root": 1}):
         with pytest.raises((TypeError, ValueError)):
             cu.load_dataset("cifar10", **bad)

@@ -17,17 +17,11 @@ import pytest
 import torch
 
 from conftest import SIGN_LABELS, write_cifar_batch, write_sign_csv, write_tiny_cifar_folder
-from course_utils import loaders
-from course_utils.datasets import DATASETS
 from course_utils.batches import TensorLoader, make_loaders
-from course_utils.loaders import (
-    ImageSet,
-    balanced_subset_indices,
-    cache_path,
-    denormalize,
-    load_dataset,
-    normalize,
-)
+from course_utils.data import DATASETS, ImageSet, denormalize, load_dataset, normalize
+from course_utils.data import load as loaders
+from course_utils.data.arrays import cache_path
+from course_utils.data.load import balanced_subset_indices
 
 
 def tiny_cifar_root(root: Path) -> Path:

@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils.datasets import SIGN_COLUMNS, SYNTHETIC_MARKER
+from course_utils.data.arrays import SIGN_COLUMNS
 from course_utils.batches import TensorLoader, make_loaders
-from course_utils.loaders import load_dataset
-from course_utils.synthetic import MARKER_TEXT, main, synthetic_images, write_synthetic_sign_language
+from course_utils.data import load_dataset
+from course_utils.data.synthetic import MARKER_TEXT, SYNTHETIC_MARKER, main, synthetic_images, write_synthetic_sign_language
 
 
 def test_files_have_exactly_the_real_format(tmp_path):

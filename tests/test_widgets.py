@@ -102,7 +102,7 @@ def kernel():
             from torch import nn
             import course_utils as cu
             from course_utils import widgets
-            from course_utils.loaders import ImageSet
+            from course_utils.data import ImageSet
             result = None
         """)
         yield running
@@ -337,7 +337,7 @@ def test_activation_browser_checks_its_arguments() -> None:
     import torch
     from torch import nn
 
-    from course_utils.loaders import ImageSet
+    from course_utils.data import ImageSet
 
     data = ImageSet(torch.zeros(2, 3, 8, 8, dtype=torch.uint8), torch.tensor([0, 1]), ("a", "b"),
                     (0.5,) * 3, (0.2,) * 3, "toy", "test")
@@ -362,7 +362,7 @@ def test_activation_browser_names_the_split_its_images_come_from() -> None:
     import torch
     from torch import nn
 
-    from course_utils.loaders import ImageSet
+    from course_utils.data import ImageSet
 
     data = ImageSet(torch.zeros(2, 3, 8, 8, dtype=torch.uint8), torch.tensor([0, 1]), ("a", "b"),
                     (0.5,) * 3, (0.2,) * 3, "toy", "validation")

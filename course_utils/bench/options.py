@@ -15,7 +15,7 @@ import torch
 
 from course_utils.bench.course import ADAM_VARIANTS
 from course_utils.config import data_dir, fast_mode
-from course_utils.datasets import DatasetInfo, dataset_info
+from course_utils.data import DatasetInfo, dataset_info
 
 #: The files a cifar-10-batches-py folder must hold.
 CIFAR_FILES = ("batches.meta", *(f"data_batch_{i}" for i in range(1, 6)), "test_batch")
