@@ -128,10 +128,10 @@ def test_sources_lists_your_own_copies_first(tiny, tmp_path, monkeypatch, capsys
     assert "2. http://127.0.0.1:" in out and "documented by: your COURSE_MIRRORS" in out
 
 
-def test_the_real_registry_listed_by_the_command_line():
+def test_the_real_registry_listed_by_the_command_line(tmp_path):
     """``python -m course_utils.data sources`` in a fresh interpreter: the real sources, origin last."""
     result = subprocess.run([sys.executable, "-m", "course_utils.data", "sources"], capture_output=True, text=True,
-                            cwd=REPO, timeout=120, env={"PATH": "/usr/bin:/bin", "HOME": str(REPO)})
+                            cwd=REPO, timeout=120, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.index("air-example-data") < result.stdout.index("zenodo.org") < result.stdout.index(
         "www.cs.toronto.edu")

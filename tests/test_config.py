@@ -81,3 +81,29 @@ def test_history_columns_are_defined_once_in_config():
     assert set(config.CORE_HISTORY_COLUMNS) <= set(config.HISTORY_COLUMNS)
     assert training.HISTORY_COLUMNS is config.HISTORY_COLUMNS
     assert evaluation_plots.CORE_HISTORY_COLUMNS is config.CORE_HISTORY_COLUMNS
+
+
+def test_speed_floor_defaults_and_environment(monkeypatch):
+    assert config.speed_floor() == (1_000_000.0, 10.0) == (config.SPEED_FLOOR, config.SPEED_WINDOW)
+    monkeypatch.setenv("COURSE_SPEED_FLOOR", "0")                  # 0: no floor
+    monkeypatch.setenv("COURSE_SPEED_WINDOW", "2.5")
+    assert config.speed_floor() == (0.0, 2.5)
+    monkeypatch.setenv("COURSE_SPEED_FLOOR", "-1")
+    with pytest.raises(ValueError, match="COURSE_SPEED_FLOOR must be a number of bytes per second.*'-1'"):
+        config.speed_floor()
+
+
+def test_user_mirrors_are_split_on_semicolons_and_checked(monkeypatch, tmp_path):
+    assert config.user_mirrors() == []
+    monkeypatch.setenv("COURSE_MIRRORS", f" https://data.example.edu/course/ ;{tmp_path}\n file:///srv/x ")
+    assert config.user_mirrors() == ["https://data.example.edu/course/", str(tmp_path), "file:///srv/x"]
+    monkeypatch.setenv("COURSE_MIRRORS", str(tmp_path / "missing"))
+    with pytest.raises(ValueError, match="neither a folder here nor a URL"):
+        config.user_mirrors()
+
+
+def test_user_cache_dir_follows_xdg(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert config.user_cache_dir() == tmp_path / "course-utils"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert config.user_cache_dir() == Path.home() / ".cache" / "course-utils"
