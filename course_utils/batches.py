@@ -43,11 +43,11 @@ def stratified_counts(class_counts: np.ndarray, size: int) -> np.ndarray:
     """How many images of each class to hold out so that ``size`` images keep the classes' proportions.
 
     Each class gets ``size * n_c / n`` images, rounded so that the counts add up to
-    ``size`` exactly (the largest remainders are rounded up).
+    ``size`` exactly (the largest remainders are rounded up; of equal ones, the first class's).
 
     Example:
         >>> stratified_counts(np.array([50, 50, 100]), 10).tolist()
-        [2, 3, 5]
+        [3, 2, 5]
     """
     counts = np.asarray(class_counts, dtype=np.int64)
     share = size * counts / counts.sum()

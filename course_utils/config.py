@@ -269,9 +269,7 @@ def user_mirrors() -> list[str]:
     folder that exists.
 
     Example:
-        >>> import os
-        >>> os.environ["COURSE_MIRRORS"] = "https://data.example.edu/course/ ; /srv/course-data"
-        >>> user_mirrors()         # doctest: +SKIP
+        >>> user_mirrors()   # with COURSE_MIRRORS="https://data.example.edu/course/ ; /srv/course-data"  # doctest: +SKIP
         ['https://data.example.edu/course/', '/srv/course-data']
     """
     text = os.environ.get(MIRRORS_ENV, "")

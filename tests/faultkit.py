@@ -16,6 +16,7 @@ an exact picture of a folder, and child processes without write permission or wi
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.server
 import json
@@ -219,18 +220,31 @@ class FaultServer:
         self.thread.join(timeout=5)
 
 
-@pytest.fixture
-def fault_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """A ``FaultServer`` for one test (no proxy in the way)."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    folder = tmp_path / "served"
+@contextlib.contextmanager
+def serving(folder: Path):
+    """A ``FaultServer`` serving the new folder ``folder`` for the ``with`` block."""
     folder.mkdir()
     server = FaultServer(folder)
     try:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def fault_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A ``FaultServer`` for one test (no proxy in the way)."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    with serving(tmp_path / "served") as server:
+        yield server
+
+
+@pytest.fixture
+def second_server(tmp_path: Path, fault_server: FaultServer):
+    """A second ``FaultServer`` on another port (another host in messages), e.g. a mirror."""
+    with serving(tmp_path / "served-2") as server:
+        yield server
 
 
 @pytest.fixture

@@ -90,6 +90,9 @@ def test_download_verify_pack_unpack_round_trip(tiny, fault_server, tmp_path, ca
     assert {"SHA256SUMS", "BUNDLE.txt", "cifar-10-batches-py/test_batch", "sign-language-mnist/sign_mnist_test.csv",
             "fashion-mnist/t10k-labels-idx1-ubyte.gz"} <= set(names) and len(names) == 7 + 6 + 2
     assert not any(name.startswith("cache") for name in names)                 # caches are rebuilt where unpacked
+    note = (zipfile.ZipFile(package).read("BUNDLE.txt") if suffix == ".zip" else
+            tarfile.open(package).extractfile("BUNDLE.txt").read()).decode()
+    assert note.count(": the official bytes (checksums match)") == 3 and "unpack class" in note
 
     student = tmp_path / "student-data"
     assert bundle.main(["unpack", str(package), str(student)]) == 0

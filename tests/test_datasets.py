@@ -306,3 +306,16 @@ def test_find_local_files_only_looks_and_a_placed_archive_is_found_apart(tmp_pat
     assert sorted(p.name for p in root.iterdir()) == [CIFAR.files[0].filename]   # nothing unpacked, nothing added
     assert local_archive(CIFAR, root) == root / CIFAR.files[0].filename
     assert local_archive(FASHION, root) is None                                  # not an archive data set
+
+
+def test_the_examples_in_the_data_modules_run():
+    """The docstrings' examples are part of the teaching: those that are not marked +SKIP must be right."""
+    import doctest
+    import importlib
+
+    for name in ("course_utils.config", "course_utils.batches", "course_utils.data.registry",
+                 "course_utils.data.arrays", "course_utils.data.sources", "course_utils.data.fetch",
+                 "course_utils.data.imageset", "course_utils.data.load", "course_utils.data.synthetic",
+                 "course_utils.data.bundle"):
+        result = doctest.testmod(importlib.import_module(name))
+        assert result.failed == 0, name

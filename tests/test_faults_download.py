@@ -25,7 +25,8 @@ import pytest
 import torch
 
 from conftest import git_blob_of, md5_of, tiny_cifar_info, tiny_sign_info, write_tiny_cifar_folder, write_tiny_fashion
-from faultkit import WITHOUT_PACKAGE_INIT, fault_server, names, short_timeouts, snapshot, start_child, timed  # noqa: F401
+from faultkit import (  # noqa: F401 (fixtures)
+    WITHOUT_PACKAGE_INIT, fault_server, names, second_server, short_timeouts, snapshot, start_child, timed)
 from course_utils.data import sources
 from course_utils.data.fetch import lock_path
 from course_utils.data.registry import DATASETS, RemoteFile, Source
@@ -636,20 +637,6 @@ def test_kernel_killed_mid_download_then_loaded_again(fault_server, tiny_cifar_a
 # ---------------------------------------------------------------------------
 # Several sources: the speed floor, resume, wrong bytes, your own copies first
 # ---------------------------------------------------------------------------
-
-@pytest.fixture
-def second_server(tmp_path):
-    """A second FaultServer (another port: another host in messages), e.g. a mirror."""
-    from faultkit import FaultServer
-
-    folder = tmp_path / "served-2"
-    folder.mkdir()
-    server = FaultServer(folder)
-    try:
-        yield server
-    finally:
-        server.close()
-
 
 def sources_info(archive: Path, *urls: str):
     """The tiny CIFAR-10 entry whose archive has these sources, tried in this order."""

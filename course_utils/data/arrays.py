@@ -214,6 +214,8 @@ def read_fashion_mnist(info: DatasetInfo, folder: Path, split: str, expected: in
 # ---------------------------------------------------------------------------
 
 SIGN_COLUMNS = ["label"] + [f"pixel{i}" for i in range(1, 785)]
+#: The file that marks a folder of synthetic stand-in data (see ``synthetic.py``).
+SYNTHETIC_MARKER = "SYNTHETIC.txt"
 SIGN_ABSENT_LABELS = (9,)   # J needs motion, so it has no images (Z = 25 is outside 0..24)
 
 
@@ -322,33 +324,35 @@ def read_cache(info: DatasetInfo, split: str, root: Path, folder: Path,
     be this data set. Each of those is said in one line, and never used.
     """
     stamp = fingerprint(info, root, folder, split)
+    problems = []
     for place in (Path(root), own_folder(root)):
         path = cache_path(place, info.name, split, synthetic)
         if path.is_file():
-            arrays = _read_one_cache(path, stamp, info, split, synthetic)
+            arrays, problem = _read_one_cache(path, stamp, info, split, synthetic)
             if arrays is not None:
                 return arrays
+            problems.append(problem)
+    for problem in problems:
+        print(f"{problem}: decoding again.")
     return None
 
 
 def _read_one_cache(path: Path, stamp: str, info: DatasetInfo, split: str,
-                    synthetic: bool) -> tuple[np.ndarray, np.ndarray] | None:
+                    synthetic: bool) -> tuple[tuple[np.ndarray, np.ndarray] | None, str]:
+    """(the arrays, "") from one cache file, or (None, why it cannot be used)."""
     try:
         with np.load(path, allow_pickle=False) as cached:
             if str(cached["source"]) != stamp:
-                print(f"The raw files changed since {path.name} was written: decoding again.")
-                return None
+                return None, f"The raw files changed since {path} was written"
             images, labels = cached["images"], cached["labels"]
         if images.dtype != np.uint8 or images.ndim != 4 or labels.dtype != np.int64 or labels.shape != images.shape[:1]:
             raise ValueError("unexpected arrays")
     except Exception as error:   # truncated or otherwise damaged files fail in many ways
-        print(f"The cache file {path} is damaged ({error.__class__.__name__}): decoding again.")
-        return None
+        return None, f"The cache file {path} is damaged ({error.__class__.__name__})"
     problem = implausible(info, split, images, labels, synthetic)
     if problem:
-        print(f"The cache file {path} cannot hold {info.title}'s {split} split ({problem}): decoding again.")
-        return None
-    return images, labels
+        return None, f"The cache file {path} cannot hold {info.title}'s {split} split ({problem})"
+    return (images, labels), ""
 
 
 def implausible(info: DatasetInfo, split: str, images: np.ndarray, labels: np.ndarray,

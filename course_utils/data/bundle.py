@@ -21,6 +21,7 @@ import secrets
 import shutil
 import sys
 import tarfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -98,6 +99,16 @@ def official_problems(info: DatasetInfo, folder: Path) -> list[str] | None:
     return problems
 
 
+def _official_words(info: DatasetInfo, folder: Path) -> str:
+    """Whether the files in ``folder`` are the official bytes, in words."""
+    problems = official_problems(info, folder)
+    if problems is None:
+        return "official checksums unknown for these files"
+    if problems:
+        return f"NOT the official bytes ({problems[0]}{' ...' if len(problems) > 1 else ''})"
+    return "the official bytes (checksums match)"
+
+
 def verify(root: Path, infos: list[DatasetInfo], *, official: bool = False) -> bool:
     """Check each data set in ``root`` (reading only); print one verdict each; True when all pass.
 
@@ -120,16 +131,10 @@ def verify(root: Path, infos: list[DatasetInfo], *, official: bool = False) -> b
             print(f"{info.title}: DAMAGED: {error}")
             ok = False
             continue
-        problems = official_problems(info, folder)
-        if problems is None:
-            verdict = "official checksums unknown for these files"
-        elif problems:
-            verdict = f"NOT the official bytes ({problems[0]}{' ...' if len(problems) > 1 else ''})"
-            ok = ok and not official
-        else:
-            verdict = "the official bytes (checksums match)"
+        if official and official_problems(info, folder) != []:
+            ok = False
         print(f"{info.title}: usable: {counts[0]:,} training and {counts[1]:,} test images, structure checked; "
-              f"{verdict}.")
+              f"{_official_words(info, folder)}.")
         archive = Path(root) / info.files[0].filename
         if info.archive and archive.is_file():
             archive_problems = file_problems(archive, info.files[0])
@@ -157,9 +162,10 @@ def pack(root: Path, archive: Path, infos: list[DatasetInfo]) -> None:
         raise ValueError(f"The bundle's name must end in {', '.join(PACK_SUFFIXES)}; got {archive.name!r}.")
     members = [(Path(root) / info.folder / name, f"{info.folder}/{name}") for info in infos for name in info.raw_files()]
     sums = "".join(f"{_sha256(path)}  {name}\n" for path, name in members)
-    note = (f"Course data sets: {', '.join(info.title for info in infos)}.\n"
-            f"Unpack into your data folder with\n    python -m course_utils.data unpack {archive.name} DATA_FOLDER\n"
-            f"(which checks every file against {SUMS}), then point COURSE_DATA_DIR at DATA_FOLDER.\n")
+    note = "Course data sets, packed by python -m course_utils.data pack:\n" + "".join(
+        f"- {info.title}: {_official_words(info, Path(root) / info.folder)}\n" for info in infos) + (
+        f"Unpack into your data folder with\n    python -m course_utils.data unpack {archive.name} DATA_FOLDER\n"
+        f"(which checks every file against {SUMS}), then point COURSE_DATA_DIR at DATA_FOLDER.\n")
     part = archive.with_name(archive.name + ".part")
     try:
         if archive.name.endswith(".zip"):
@@ -176,7 +182,7 @@ def pack(root: Path, archive: Path, infos: list[DatasetInfo]) -> None:
                 for name, text in ((SUMS, sums), (README, note)):
                     data = text.encode()
                     member = tarfile.TarInfo(name)
-                    member.size = len(data)
+                    member.size, member.mtime = len(data), int(time.time())
                     tar.addfile(member, io.BytesIO(data))
         part.replace(archive)
     finally:

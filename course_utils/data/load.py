@@ -28,11 +28,11 @@ import numpy as np
 import torch
 
 from ..config import FAST_TEST_PER_CLASS, FAST_TRAIN_PER_CLASS, data_dir, fast_mode, synthetic_fallback
-from .arrays import READ_ONLY_ERRORS, own_folder, read_cache, read_statistics, write_cache, write_statistics
+from .arrays import (SYNTHETIC_MARKER, READ_ONLY_ERRORS, own_folder, read_cache, read_statistics, write_cache,
+                     write_statistics)
 from .fetch import dataset_folder, find_local_files
 from .imageset import ImageSet
 from .registry import DatasetInfo, check_split, dataset_info
-from .synthetic import MARKER_TEXT, SYNTHETIC_MARKER, write_synthetic_sign_language
 
 __all__ = ["load_dataset", "load_arrays", "train_statistics", "balanced_subset_indices"]
 
@@ -142,6 +142,8 @@ def _raw_folder(info: DatasetInfo, root: Path, split: str, download: bool) -> tu
 
 def _synthetic_folder(info: DatasetInfo, root: Path, split: str) -> Path:
     """A current synthetic stand-in in ``<root>/synthetic/<name>``, or in your own folder if ``root`` is read-only."""
+    from .synthetic import MARKER_TEXT, write_synthetic_sign_language   # (tests only: imported when needed)
+
     places = [Path(root) / "synthetic" / info.name, own_folder(root) / "synthetic" / info.name]
     for folder in places:
         names = (*info.split_files(split), SYNTHETIC_MARKER)

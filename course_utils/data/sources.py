@@ -75,36 +75,42 @@ class _TooSlow(Exception):
 # Checking a file
 # ---------------------------------------------------------------------------
 
-def file_hash(path: Path, algorithm: str = "md5") -> str:
-    """The hex digest of a file: ``"md5"``, ``"sha256"``, or ``"git blob"`` (the id git gives its content).
+def file_hashes(path: Path, algorithms: tuple[str, ...]) -> dict[str, str]:
+    """The hex digests of a file, read once: ``"md5"``, ``"sha256"``, ``"git blob"`` (the id git gives its content).
 
     Example:
-        >>> file_hash(Path("data/cifar-10-python.tar.gz"), "md5")   # doctest: +SKIP
-        'c58f30108f718f92721af3b95e74349a'
+        >>> file_hashes(Path("data/cifar-10-python.tar.gz"), ("md5",))   # doctest: +SKIP
+        {'md5': 'c58f30108f718f92721af3b95e74349a'}
     """
-    if algorithm == "git blob":
-        digest = hashlib.sha1(b"blob %d\0" % Path(path).stat().st_size)
-    else:
-        digest = hashlib.new(algorithm)
+    size = Path(path).stat().st_size
+    digests = {name: hashlib.sha1(b"blob %d\0" % size) if name == "git blob" else hashlib.new(name)
+               for name in algorithms}
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK_SIZE):
-            digest.update(chunk)
-    return digest.hexdigest()
+            for digest in digests.values():
+                digest.update(chunk)
+    return {name: digest.hexdigest() for name, digest in digests.items()}
+
+
+def file_hash(path: Path, algorithm: str = "md5") -> str:
+    """One hex digest of a file (see ``file_hashes``)."""
+    return file_hashes(path, (algorithm,))[algorithm]
+
+
+#: How each checksum is named for people.
+_SHOWN = {"md5": "MD5", "sha256": "SHA-256", "git blob": "git blob"}
 
 
 def file_problems(path: Path, remote: RemoteFile) -> list[str]:
     """Compare a file with every checksum ``remote`` promises; an empty list means "it is that file"."""
+    checks = remote.checksums()
     problems = []
-    for check, expected in remote.checksums().items():
-        if check == "size":
-            found = Path(path).stat().st_size
-            if found != expected:
-                problems.append(f"{remote.filename} has {found:,} bytes, expected {expected:,}")
-            continue
-        found = file_hash(path, "md5" if check == "md5" else check.replace("-", ""))
-        if found != str(expected).lower():
-            problems.append(f"{remote.filename} has {check.upper() if check == 'md5' else check.replace('sha256', 'SHA-256')} "
-                            f"{found}, expected {expected}")
+    if "size" in checks and Path(path).stat().st_size != checks["size"]:
+        problems.append(f"{remote.filename} has {Path(path).stat().st_size:,} bytes, expected {checks['size']:,}")
+    found = file_hashes(path, tuple(name for name in checks if name != "size"))
+    for name, digest in found.items():
+        if digest != str(checks[name]).lower():
+            problems.append(f"{remote.filename} has {_SHOWN[name]} {digest}, expected {checks[name]}")
     return problems
 
 
@@ -233,7 +239,7 @@ def _copy_body(response: http.client.HTTPResponse, out: BinaryIO, bar, timeout: 
         if now - rate_start >= window:
             rate = rate_bytes / (now - rate_start)
             if rate < floor:
-                raise _TooSlow(f"{_rate_text(rate)} over {now - rate_start:.0f} s, under the floor of "
+                raise _TooSlow(f"{_rate_text(rate)} over {now - rate_start:.1f} s, under the floor of "
                                f"{_rate_text(floor)}")
             rate_start, rate_bytes = now, 0
 
@@ -265,11 +271,10 @@ def all_sources(remote: RemoteFile, dataset_folder: str = "") -> list[Source]:
         if "://" in entry:
             own.append(Source(entry.rstrip("/") + "/" + remote.filename, f"your {MIRRORS_ENV}"))
             continue
-        for candidate in (Path(entry) / remote.filename, Path(entry) / dataset_folder / remote.filename):
-            if dataset_folder or candidate.parent == Path(entry):
-                if candidate.expanduser().is_file():
-                    own.append(Source(candidate.expanduser().absolute().as_uri(), f"your {MIRRORS_ENV}"))
-                    break
+        folder = Path(entry).expanduser().absolute()
+        found = [path for path in (folder / remote.filename, folder / dataset_folder / remote.filename) if path.is_file()]
+        if found:
+            own.append(Source(found[0].as_uri(), f"your {MIRRORS_ENV}"))
     return own + list(remote.sources())
 
 
@@ -285,7 +290,7 @@ def fetch_file(remote: RemoteFile, folder: Path, *, shown: Path | None = None, b
 
     Example:
         >>> fetch_file(dataset_info("fashion_mnist").files[3], Path("data/fashion-mnist"))   # doctest: +SKIP
-        t10k-labels-idx1-ubyte.gz: 5,148 bytes in 0.2 s from storage.googleapis.com (0.0 MB/s).
+        t10k-labels-idx1-ubyte.gz: 5,148 bytes in 0.2 s from storage.googleapis.com (26 kB/s), checked: size, md5, sha256.
         PosixPath('data/fashion-mnist/t10k-labels-idx1-ubyte.gz')
     """
     folder = Path(folder)
@@ -391,7 +396,6 @@ def _say_done(remote: RemoteFile, target: Path, url: str, began: float, resumed_
     print(f"{remote.filename}: {_size_text(size)} in {seconds:.1f} s from {_host(url)} "
           f"({_rate_text(size / seconds)}{resumed}), checked: {', '.join(remote.checksums()) or 'no checksum known'}.",
           flush=True)
-
 
 
 # ---------------------------------------------------------------------------

@@ -33,10 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .arrays import SIGN_ABSENT_LABELS, SIGN_COLUMNS
-
-#: Name of the marker file that identifies a folder of synthetic stand-in data.
-SYNTHETIC_MARKER = "SYNTHETIC.txt"
+from .arrays import SIGN_ABSENT_LABELS, SIGN_COLUMNS, SYNTHETIC_MARKER
 
 #: Labels 0..24 without 9 (J and Z need motion, so the real data set has no images of them).
 SIGN_LABELS = tuple(label for label in range(25) if label not in SIGN_ABSENT_LABELS)
