@@ -269,7 +269,7 @@ def user_mirrors() -> list[str]:
     folder that exists.
 
     Example:
-        >>> user_mirrors()   # with COURSE_MIRRORS="https://data.example.edu/course/ ; /srv/course-data"  # doctest: +SKIP
+        >>> user_mirrors()   # COURSE_MIRRORS="https://data.example.edu/course/ ; /srv/course-data"  # doctest: +SKIP
         ['https://data.example.edu/course/', '/srv/course-data']
     """
     text = os.environ.get(MIRRORS_ENV, "")

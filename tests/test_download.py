@@ -235,14 +235,13 @@ def test_downloaded_csv_with_wrong_structure(http_server, data_with_notes, tmp_p
     assert listing(data_with_notes) == before
 
 
-def test_fetch_file_failure_leaves_no_partial_file(http_server, tmp_path):
-    folder = tmp_path / "folder"
-    folder.mkdir()
+def test_fetch_file_failure_leaves_folder_as_it_was(http_server, tmp_path):
+    folder = tmp_path / "not-yet-there" / "data"
     remote = RemoteFile(http_server.url("missing.bin"), "missing.bin")
     with pytest.raises(DownloadError) as caught:
         fetch_file(remote, folder)
     assert_clear_error(caught.value, remote.url, "missing.bin", folder)
-    assert listing(folder) == []
+    assert not (tmp_path / "not-yet-there").exists()   # the folders it created are removed again
 
 
 def test_download_false_says_what_to_place_where(data_root):

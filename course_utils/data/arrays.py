@@ -186,7 +186,8 @@ def read_idx(path: Path, magic: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def read_fashion_mnist(info: DatasetInfo, folder: Path, split: str, expected: int | None) -> tuple[np.ndarray, np.ndarray]:
+def read_fashion_mnist(info: DatasetInfo, folder: Path, split: str,
+                       expected: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Decode Fashion-MNIST from its four official ``*-ubyte.gz`` IDX files.
 
     Example::
@@ -219,7 +220,8 @@ SYNTHETIC_MARKER = "SYNTHETIC.txt"
 SIGN_ABSENT_LABELS = (9,)   # J needs motion, so it has no images (Z = 25 is outside 0..24)
 
 
-def read_sign_language(info: DatasetInfo, folder: Path, split: str, expected: int | None) -> tuple[np.ndarray, np.ndarray]:
+def read_sign_language(info: DatasetInfo, folder: Path, split: str,
+                       expected: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Decode Sign-Language MNIST from ``sign_mnist_train.csv`` / ``sign_mnist_test.csv``.
 
     Each row is one 28 x 28 grey image: its label (0-24, never 9) and 784 pixel

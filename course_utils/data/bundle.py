@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import io
 import secrets
 import shutil
@@ -160,7 +159,8 @@ def pack(root: Path, archive: Path, infos: list[DatasetInfo]) -> None:
     """
     if not archive.name.endswith(PACK_SUFFIXES):
         raise ValueError(f"The bundle's name must end in {', '.join(PACK_SUFFIXES)}; got {archive.name!r}.")
-    members = [(Path(root) / info.folder / name, f"{info.folder}/{name}") for info in infos for name in info.raw_files()]
+    members = [(Path(root) / info.folder / name, f"{info.folder}/{name}")
+               for info in infos for name in info.raw_files()]
     sums = "".join(f"{_sha256(path)}  {name}\n" for path, name in members)
     note = "Course data sets, packed by python -m course_utils.data pack:\n" + "".join(
         f"- {info.title}: {_official_words(info, Path(root) / info.folder)}\n" for info in infos) + (

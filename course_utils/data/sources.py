@@ -272,7 +272,8 @@ def all_sources(remote: RemoteFile, dataset_folder: str = "") -> list[Source]:
             own.append(Source(entry.rstrip("/") + "/" + remote.filename, f"your {MIRRORS_ENV}"))
             continue
         folder = Path(entry).expanduser().absolute()
-        found = [path for path in (folder / remote.filename, folder / dataset_folder / remote.filename) if path.is_file()]
+        candidates = (folder / remote.filename, folder / dataset_folder / remote.filename)
+        found = [path for path in candidates if path.is_file()]
         if found:
             own.append(Source(found[0].as_uri(), f"your {MIRRORS_ENV}"))
     return own + list(remote.sources())
@@ -284,13 +285,14 @@ def fetch_file(remote: RemoteFile, folder: Path, *, shown: Path | None = None, b
 
     ``shown`` is the folder named in messages (default ``folder``) and ``by_hand``
     says how to place the file by hand. On failure a ``DownloadError`` lists what
-    each source did, and no ``.part`` file is left; a full or read-only disk is an
+    each source did, and neither a ``.part`` file nor a folder this call created is
+    left; a full or read-only disk is an
     ``OSError`` (see ``folder_error``). A ``.part`` file already in ``folder``
     (left by a download that was killed) is resumed.
 
     Example:
         >>> fetch_file(dataset_info("fashion_mnist").files[3], Path("data/fashion-mnist"))   # doctest: +SKIP
-        t10k-labels-idx1-ubyte.gz: 5,148 bytes in 0.2 s from storage.googleapis.com (26 kB/s), checked: size, md5, sha256.
+        t10k-labels-idx1-ubyte.gz: 5,148 bytes in 0.2 s from storage.googleapis.com (26 kB/s), checked: ...
         PosixPath('data/fashion-mnist/t10k-labels-idx1-ubyte.gz')
     """
     folder = Path(folder)
@@ -299,6 +301,7 @@ def fetch_file(remote: RemoteFile, folder: Path, *, shown: Path | None = None, b
     settings = (download_timeout(), download_stall_limit(), *speed_floor())   # (checked before any request)
     sources = all_sources(remote, dataset_folder)
     target, part = folder / remote.filename, folder / f"{remote.filename}.part"
+    created = [parent for parent in (folder, *folder.parents) if not parent.exists()]   # removed again on failure
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -323,14 +326,22 @@ def fetch_file(remote: RemoteFile, folder: Path, *, shown: Path | None = None, b
                 print(f"{reason.splitlines()[0]}\n  -> trying {_host(sources[number + 1].url)}"
                       + (f", resuming after the {_size_text(kept)} received" if kept else ""), flush=True)
     except BaseException:
-        part.unlink(missing_ok=True)
+        _clean_up(part, created)
         raise
-    part.unlink(missing_ok=True)
+    _clean_up(part, created)
     if len(reasons) == 1:
         raise DownloadError(f"{reasons[0][1]}{_advice(by_hand)}")
     listed = "\n".join(f"- {_host(url)}: {reason}" for url, reason in reasons)
     raise DownloadError(f"None of the {len(reasons)} sources of {remote.filename} delivered it:\n{listed}"
                         f"{_advice(by_hand)}")
+
+
+def _clean_up(part: Path, created: list[Path]) -> None:
+    """After a failure: no ``.part`` file, and the folders this download created removed again if empty."""
+    part.unlink(missing_ok=True)
+    for folder in created:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def _from_source(url: str, part: Path, remote: RemoteFile, settings: tuple[float, float, float, float],
