@@ -148,3 +148,9 @@ def test_help_names_every_command():
     assert result.returncode == 0
     for command in ("download", "verify", "pack", "unpack", "sources"):
         assert f"    {command}" in result.stdout
+
+
+def test_pack_checks_the_bundle_name_before_verifying(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(bundle, "verify", lambda *args, **kwargs: pytest.fail("verified before checking the name"))
+    assert bundle.main(["pack", str(tmp_path), str(tmp_path / "class.rar")]) == 2
+    assert "must end in .tar, .tar.gz, .tgz, .zip; got 'class.rar'" in capsys.readouterr().err

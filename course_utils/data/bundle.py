@@ -360,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if unpack(args.file, data_dir(args.dir), cache=not args.no_cache) else 1
         if not args.dir.is_dir():
             raise FileNotFoundError(f"{args.dir} is not a folder; give the data folder to {args.command}.")
+        if args.command == "pack" and not args.file.name.endswith(PACK_SUFFIXES):   # (before verify's minutes)
+            raise ValueError(f"The bundle's name must end in {', '.join(PACK_SUFFIXES)}; got {args.file.name!r}.")
         if args.command == "verify":
             return 0 if verify(args.dir, infos, official=args.official) else 1
         if not verify(args.dir, infos):
