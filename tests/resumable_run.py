@@ -75,19 +75,35 @@ def run(checkpoint=None, *, epochs: int = EPOCHS, width: int = 4, lr: float = 0.
     return model, history, after
 
 
-def stall_after(steps: int, marker: Path):
-    """A forward hook that counts training steps; at step ``steps`` it writes ``marker`` and waits to be killed."""
+def on_training_step(step: int, action):
+    """A forward hook that counts training steps (forward passes in training mode) and calls ``action`` at ``step``."""
     count = 0
 
     def hook(module, inputs, output):
         nonlocal count
         if module.training:
             count += 1
-            if count == steps:
-                marker.write_text(f"stalled in training step {count}\n")
-                time.sleep(600)
+            if count == step:
+                action()
 
     return hook
+
+
+def stall_after(steps: int, marker: Path):
+    """At training step ``steps``: write ``marker``, then wait to be killed."""
+    def stall():
+        marker.write_text(f"stalled in training step {steps}\n")
+        time.sleep(600)
+
+    return on_training_step(steps, stall)
+
+
+def interrupt_at(step: int):
+    """Press Ctrl-C in training step ``step`` (counted over the whole run)."""
+    def interrupt():
+        raise KeyboardInterrupt
+
+    return on_training_step(step, interrupt)
 
 
 def main(argv: list[str]) -> int:

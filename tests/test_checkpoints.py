@@ -26,7 +26,7 @@ from course_utils.training import TrainingInterrupted
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import resumable_run  # noqa: E402
-from resumable_run import BATCHES_PER_EPOCH, EPOCHS, run  # noqa: E402
+from resumable_run import BATCHES_PER_EPOCH, EPOCHS, interrupt_at, run  # noqa: E402
 
 SCRIPT = Path(resumable_run.__file__)
 
@@ -45,20 +45,6 @@ def same_weights(a: nn.Module | dict, b: nn.Module | dict) -> bool:
 def same_history(a: pd.DataFrame, b: pd.DataFrame) -> None:
     """Equal in every column but the clock (NaN equals NaN: the rows without validation)."""
     pd.testing.assert_frame_equal(a.drop(columns="seconds"), b.drop(columns="seconds"), check_exact=True)
-
-
-def interrupt_at(step: int):
-    """A forward hook that presses Ctrl-C in training step ``step`` (counted over the whole run)."""
-    count = 0
-
-    def hook(module, inputs, output):
-        nonlocal count
-        if module.training:
-            count += 1
-            if count == step:
-                raise KeyboardInterrupt
-
-    return hook
 
 
 def training_steps():
