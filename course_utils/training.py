@@ -310,10 +310,11 @@ def train(
                         loss_fn=loss_fn, validation=validation, log_every=log_every, progress=progress,
                         live_plot=live_plot, precision=precision, channels_last=channels_last,
                         checkpoint=None if checkpoint is None else checkpoints.checkpoint_path(checkpoint))
-    saved = _saved_checkpoint(plan)          # refused here, before anything changes, when it does not fit
+    description = plan.describe()            # (at the start: a scheduler's or optimizer's state moves later)
+    saved = _saved_checkpoint(plan, description)   # refused here, before anything changes, when it does not fit
     if plan.epochs < plan.requested_epochs:
         print(f"Fast mode (COURSE_FAST is set): training {plan.epochs} epoch instead of {plan.requested_epochs}.")
-    run = _Run(plan, use_device(model, device))
+    run = _Run(plan, use_device(model, device), description)
     if saved is not None:
         run.resume(saved)
     elif plan.checkpoint is not None:
@@ -321,14 +322,14 @@ def train(
     return run.all_epochs()
 
 
-def _saved_checkpoint(plan: TrainingPlan) -> dict | None:
-    """The plan's checkpoint when there is one that fits the plan; None when there is none yet."""
+def _saved_checkpoint(plan: TrainingPlan, description: dict) -> dict | None:
+    """The plan's checkpoint when there is one that fits the plan (``description``); None when there is none yet."""
     if plan.checkpoint is None:
         return None
     saved = checkpoints.read_checkpoint(plan.checkpoint)
     if saved is None:
         return None
-    problems = checkpoints.differences(saved["plan"], plan.describe())
+    problems = checkpoints.differences(saved["plan"], description)
     if problems:
         raise ValueError(
             f"The checkpoint {plan.checkpoint} was made by a different training run, so train will not resume "
@@ -419,8 +420,9 @@ class _Running:
 class _Run:
     """The state that the epochs of one ``train`` call share (the plan says what to do)."""
 
-    def __init__(self, plan: TrainingPlan, device: torch.device) -> None:
+    def __init__(self, plan: TrainingPlan, device: torch.device, description: dict | None = None) -> None:
         self.plan = plan
+        self.description = plan.describe() if description is None else description   # what a checkpoint keeps
         self.model, self.loader, self.validation = plan.model, plan.loader, plan.validation
         self.epochs, self.log_every = plan.epochs, plan.log_every
         self.device = device
@@ -616,7 +618,7 @@ class _Run:
     def save_checkpoint(self, epoch: int) -> None:
         """Save everything needed to go on after ``epoch`` (see ``course_utils.checkpoints``)."""
         state = {
-            "plan": self.plan.describe(),
+            "plan": self.description,
             "epochs_done": epoch,
             "epochs": self.epochs,
             "model": self.model.state_dict(),

@@ -352,3 +352,25 @@ def test_train_refuses_a_checkpoint_before_moving_the_model(tmp_path, monkeypatc
     with pytest.raises(ValueError, match="different training run"):
         run(checkpoint, epochs=3)
     assert moved == []
+
+
+def test_a_scheduler_whose_public_state_moves_with_each_step_still_resumes(tmp_path):
+    """CosineAnnealingWarmRestarts keeps its position in T_cur: the checkpoint compares the call as it started."""
+    def train_once(checkpoint=None, hook=None):
+        cu.seed_everything(0)
+        loader = cu.TensorLoader(resumable_run.image_set(64, 1, "train"), 16, shuffle=True)
+        model = resumable_run.make_model()
+        if hook is not None:
+            model.register_forward_hook(hook)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=3)
+        history = cu.train(model, loader, epochs=3, optimizer=optimizer, scheduler=scheduler, log_every=2,
+                           progress=False, precision="float32", channels_last=False, checkpoint=checkpoint)
+        return model, history
+
+    reference, reference_history = train_once()
+    with pytest.raises(TrainingInterrupted):
+        train_once(tmp_path / "cosine.pt", hook=interrupt_at(7))
+    model, history = train_once(tmp_path / "cosine.pt")
+    assert same_weights(model, reference)
+    same_history(history, reference_history)
