@@ -30,6 +30,7 @@ import datetime
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -113,15 +114,22 @@ def machine() -> dict:
 
 
 def run_step(command: list[str], limit: float, cwd: Path = REPO, env: dict | None = None) -> dict:
-    """Run one step's command with a time limit; its status, seconds and the end of its output."""
+    """Run one step's command with a time limit; its status, seconds and the end of its output.
+
+    The step runs in its own process group, and a step that runs out of time is killed with all
+    its children (a lecture's kernel too), so that it leaves nothing running on the GPU.
+    """
     started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
     try:
-        done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=max(limit, 1))
-        status, output = ("passed" if done.returncode == 0 else f"failed (exit {done.returncode})"), done.stdout + done.stderr
-    except subprocess.TimeoutExpired as expired:
+        output, _ = process.communicate(timeout=max(limit, 1))
+        status = "passed" if process.returncode == 0 else f"failed (exit {process.returncode})"
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
         status = f"timed out after {limit:.0f} s"
-        output = (expired.stdout or b"").decode(errors="replace") if isinstance(expired.stdout, bytes) else (expired.stdout or "")
-    return {"status": status, "seconds": round(time.perf_counter() - started, 1), "output": output[-4000:]}
+    return {"status": status, "seconds": round(time.perf_counter() - started, 1), "output": (output or "")[-4000:]}
 
 
 def result_line(output: str) -> dict | None:

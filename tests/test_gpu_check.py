@@ -11,6 +11,7 @@ import importlib.util
 import json
 import re
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -131,3 +132,25 @@ def test_the_names_it_reads_from_each_lecture_are_made_there(name):
         assert re.search(rf"^\s*{variable}\s*=", code, re.M), f"lecture {name} no longer makes {variable}"
     compile(gpu_check.lecture_command(name, Path("/tmp"))[-1], "lecture command", "exec")
     compile(gpu_check.PRECISION_CHECK, "precision check", "exec")
+
+
+def test_a_step_out_of_time_is_killed_with_its_children(tmp_path):
+    gpu_check = load_script()
+    marker = tmp_path / "grandchild.pid"
+    code = ("import subprocess, sys, time; "
+            f"child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+            f"open({str(marker)!r}, 'w').write(str(child.pid)); time.sleep(60)")
+    step = gpu_check.run_step([sys.executable, "-c", code], 3)
+    assert step["status"] == "timed out after 3 s"
+    pid = int(marker.read_text())
+
+    def running() -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"     # (a zombie is dead)
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 10
+    while running():
+        assert time.monotonic() < deadline, "the step's child process (a lecture's kernel, say) is still running"
+        time.sleep(0.1)
