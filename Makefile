@@ -16,7 +16,7 @@ LAB_ARGS ?=
 # as root, --allow-root is always added, whatever LAB_ARGS says.
 LAB_ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test venv live live-check live-record colab-check clean-venv
+.PHONY: lab test venv live live-check live-record colab-check gpu-check clean-venv
 
 venv: $(STAMP)
 
@@ -52,10 +52,16 @@ live-check: venv
 live-record: venv
 	$(PY) -m course_utils.live --record $(LECTURES)
 
-# A fresh Colab-like environment (Python 3.12, torch preinstalled, ipywidgets 7.7, torchsummary 1.5.1):
-# installing course_utils must not touch torch; widget tests and lectures 05-06 (nbval, fast mode) run there.
+# Colab as it is (Python 3.13 and Colab's package versions, .ci/colab-pins.txt): installing course_utils as the
+# lectures' Colab cell does must change none of them; widget tests and every lecture (nbval, fast mode) run there.
 colab-check:
 	.ci/colab-check
+
+# On a machine with a CUDA GPU: CUDA-only tests, cu.train's precisions, lectures 05 and 08 in full, the benchmark;
+# one JSON file of results (docs/colab.md). Without CUDA it says so and exits 0. Uses .venv when there is one
+# (GPU machines without internet bring their own torch).
+gpu-check:
+	$(if $(wildcard $(PY)),$(PY),$(PYTHON)) .ci/gpu_check.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -21,6 +21,8 @@ Each concern lives in its own short module (read them!):
 - ``speed``       mixed precision and channels_last, chosen by measurement
 - ``progress``    the line per epoch that ``train`` updates while it runs
 - ``training``    ``train``: the training loop and its history table
+- ``checkpoints`` the checkpoint of ``train(..., checkpoint=...)``: resume after a disconnect
+- ``saving``      ``save_model``, ``load_model``: keep a trained network in a file
 - ``evaluation``  ``evaluate``, ``predict``, accuracy, per-class tables, confusion matrices
 - ``plotting``    image and prediction grids (and helpers shared by the picture modules)
 - ``evaluation_plots`` training and validation curves, confusion matrix, per-class accuracy
@@ -61,7 +63,8 @@ from course_utils.evaluation import (
     per_class_accuracy,
     predict,
 )
-from course_utils.training import train
+from course_utils.training import TrainingInterrupted, train
+from course_utils.saving import load_model, save_model, saved_model_info
 from course_utils.widgets import ActivationBrowser, KernelExplorer, LiveCurve, live_output_available
 
 __all__ = [
@@ -73,7 +76,8 @@ __all__ = [
     "validation_split", "Augment",
     # training
     "get_device", "seed_everything", "train", "evaluate", "predict", "Evaluation",
-    "accuracy", "confusion_matrix", "per_class_accuracy", "model_device",
+    "accuracy", "confusion_matrix", "per_class_accuracy", "model_device", "TrainingInterrupted",
+    "save_model", "load_model", "saved_model_info",
     # plotting
     "show_images", "show_predictions", "plot_history", "plot_confusion_matrix",
     "plot_per_class_accuracy", "show_convolution", "show_kernels", "show_feature_maps",

@@ -22,7 +22,13 @@ The loop is the one you would write by hand (lecture 03 does)::
   (every ``log_every`` batches). Reading a number back (``loss.item()``) makes the
   CPU wait until the GPU has finished all queued work; doing it once per batch is
   what makes small models slow on a GPU;
-- **mixed precision and channels_last where they help** (see ``course_utils.speed``).
+- **mixed precision and channels_last where they help** (see ``course_utils.speed``);
+- **checkpoints** (``checkpoint="a-name"``): the run is saved after every epoch and,
+  after a disconnect, a crash or Ctrl-C, running the same cell again resumes it
+  (see ``course_utils.checkpoints``);
+- **an honest time budget**: after the first log point ``train`` estimates how long
+  the whole run will take and, when that is more than about 10 minutes, says once
+  what to do about it (a GPU, fewer epochs, fast mode).
 
 A loader is anything you can loop over that gives ``(X, y)`` batches: a
 ``course_utils.TensorLoader``, a ``torch.utils.data.DataLoader`` or a plain list
@@ -37,16 +43,19 @@ Example:
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import torch
 from torch import nn
 
-from course_utils import checks
-from course_utils.config import HISTORY_COLUMNS, num_epochs
+from course_utils import checkpoints, checks
+from course_utils.config import HISTORY_COLUMNS, fast_mode, num_epochs
 from course_utils.devices import (  # noqa: F401  (model_device, seed_everything: used by other modules)
     eval_mode,
     get_device,
@@ -55,62 +64,160 @@ from course_utils.devices import (  # noqa: F401  (model_device, seed_everything
     use_device,
 )
 from course_utils.evaluation import measure
-from course_utils.progress import make_progress
+from course_utils.progress import format_duration, make_progress
+from course_utils.saving import architecture, interrupts_held_back, saved_with
 from course_utils.speed import PRECISIONS, Settings, choose_settings
 
-
-class _Running:
-    """Sums of loss and correct predictions kept ON THE DEVICE, read back only when asked."""
-
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
-        self.reset()
-
-    def reset(self) -> None:
-        self.loss = torch.zeros((), device=self.device)
-        self.correct = torch.zeros((), device=self.device, dtype=torch.long)
-        self.count = 0
-
-    def add(self, loss: torch.Tensor, scores: torch.Tensor, y: torch.Tensor) -> None:
-        self.loss += loss.detach().float() * len(y)
-        self.correct += (scores.detach().argmax(dim=1) == y).sum()
-        self.count += len(y)
-
-    def means(self) -> tuple[float, float]:
-        """(mean loss, accuracy) since the last reset; this waits for the device."""
-        return float(self.loss) / self.count, int(self.correct) / self.count
+#: A run expected to take longer than this many seconds gets a word of advice (once).
+LONG_RUN_SECONDS = 600
+#: ... estimated at the first log point, or once training has run this many seconds, whichever comes first.
+ESTIMATE_AFTER_SECONDS = 30
 
 
-def _diverged(loss: float, where: str, optimizer: torch.optim.Optimizer) -> FloatingPointError:
-    lr = float(optimizer.param_groups[0]["lr"])
-    return FloatingPointError(
-        f"The loss became {loss} {where}: training diverged. Try a smaller learning rate "
-        f"(now lr={lr:g}; try 10 times smaller). The weights may be broken now: create the model "
-        "again before retraining."
-    )
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or Jupyter's "Interrupt the kernel") stopped ``train`` during an epoch.
+
+    It is a ``KeyboardInterrupt``, so it stops the cell (and "Run all") as an
+    interrupt always does. ``history`` holds the rows of the epochs that finished
+    (an empty table when none did); in a notebook, the next cell can pick it up
+    with ``history = sys.last_value.history``. With a checkpoint, those epochs are
+    also on disk, and running the cell again resumes after the last of them.
+    """
+
+    def __init__(self, message: str, history: pd.DataFrame) -> None:
+        super().__init__(message)
+        self.history = history
 
 
-def _check_arguments(model, loader, epochs, lr, optimizer, scheduler, loss_fn, validation,
-                     log_every, progress, live_plot, precision, channels_last) -> None:
-    """Every argument of ``train``, checked before anything is moved or trained."""
-    checks.check_model(model, "train")
-    checks.check_positive_int(epochs, "epochs")
-    checks.check_learning_rate(lr)
-    checks.check_positive_int(log_every, "log_every")
-    checks.check_flag(progress, "progress")
-    checks.check_flag(live_plot, "live_plot")
-    checks.check_choice(precision, "precision", PRECISIONS)
-    checks.check_choice(channels_last, "channels_last", ("auto", True, False))
-    checks.check_loader(loader, "train", "loader", passes=num_epochs(epochs))
-    if validation is not None:
-        checks.check_loader(validation, "train", "validation", passes=num_epochs(epochs))
-    if optimizer is not None:
-        checks.check_optimizer(optimizer, model)
-    else:
-        checks.trainable_parameters(model)
-    checks.check_scheduler(scheduler, optimizer)
-    if loss_fn is not None:
-        checks.check_loss_fn(loss_fn)
+# --------------------------------------------------------------------------
+# What train was asked to do, checked
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """One call of ``train``: every argument, checked when the plan is made.
+
+    ``epochs`` is the number of epochs that will run (1 in fast mode);
+    ``requested_epochs`` is what the call asked for. ``describe()`` gives the
+    plain description that a checkpoint keeps, so that resuming can check that
+    the checkpoint belongs to this call.
+    """
+
+    model: nn.Module
+    loader: Iterable
+    requested_epochs: int = 1
+    lr: float = 1e-3
+    optimizer: torch.optim.Optimizer | None = None
+    scheduler: Any = None
+    loss_fn: Any = None
+    validation: Iterable | None = None
+    log_every: int = 50
+    progress: bool = True
+    live_plot: bool = False
+    precision: str = "auto"
+    channels_last: bool | str = "auto"
+    checkpoint: Path | None = None
+    epochs: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Check every argument, before anything is moved or trained."""
+        checks.check_model(self.model, "train")
+        checks.check_positive_int(self.requested_epochs, "epochs")
+        object.__setattr__(self, "epochs", num_epochs(self.requested_epochs))
+        checks.check_learning_rate(self.lr)
+        checks.check_positive_int(self.log_every, "log_every")
+        checks.check_flag(self.progress, "progress")
+        checks.check_flag(self.live_plot, "live_plot")
+        checks.check_choice(self.precision, "precision", PRECISIONS)
+        checks.check_choice(self.channels_last, "channels_last", ("auto", True, False))
+        checks.check_loader(self.loader, "train", "loader", passes=self.epochs)
+        if self.validation is not None:
+            checks.check_loader(self.validation, "train", "validation", passes=self.epochs)
+        if self.optimizer is not None:
+            checks.check_optimizer(self.optimizer, self.model)
+        else:
+            checks.trainable_parameters(self.model)
+        checks.check_scheduler(self.scheduler, self.optimizer)
+        if self.loss_fn is not None:
+            checks.check_loss_fn(self.loss_fn)
+
+    def describe(self) -> dict:
+        """What must be the same for a checkpoint to continue this call, as plain values."""
+        return {
+            "model": architecture(self.model),
+            "epochs": self.epochs,
+            "log_every": self.log_every,
+            "optimizer": _describe_optimizer(self.optimizer, self.lr),
+            "scheduler": _describe_scheduler(self.scheduler),
+            "loss_fn": _describe_object(self.loss_fn) if self.loss_fn is not None else "CrossEntropyLoss (the default)",
+            "loader": _describe_loader(self.loader),
+            "validation": _describe_loader(self.validation),
+            "precision": self.precision,
+            "channels_last": self.channels_last,
+        }
+
+
+def _plain(value: Any) -> Any:
+    """Numbers, text, None and lists/tuples of them, as they are; anything else as its type's name."""
+    if isinstance(value, str):
+        return str(value)          # (not a subclass: a weights-only checkpoint refuses those)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, (list, tuple)) and all(v is None or isinstance(v, (bool, int, float, str)) for v in value):
+        return [str(v) if isinstance(v, str) else v for v in value]
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return value.item()
+    return type(value).__name__
+
+
+def _describe_object(obj: Any) -> dict:
+    """An object's class and its public settings (``nn.CrossEntropyLoss(label_smoothing=0.1)``: the 0.1)."""
+    settings = {key: _plain(value) for key, value in sorted(vars(obj).items())
+                if not key.startswith("_") and key != "training"} if hasattr(obj, "__dict__") else {}
+    name = getattr(obj, "__qualname__", None) if callable(obj) and not isinstance(obj, nn.Module) else None
+    return {"class": name or type(obj).__name__, **settings}
+
+
+def _describe_optimizer(optimizer: torch.optim.Optimizer | None, lr: float) -> dict:
+    if optimizer is None:
+        return {"class": "Adam (train's default)", "lr": lr}
+    description = {"class": type(optimizer).__name__,
+                   "parameters per group": [len(group["params"]) for group in optimizer.param_groups]}
+    description.update({key: _plain(value) for key, value in sorted(optimizer.defaults.items())})
+    return description
+
+
+def _describe_scheduler(scheduler: Any) -> dict | None:
+    """The scheduler's class and configuration (total steps, base rates ...), not its position."""
+    if scheduler is None:
+        return None
+    state = scheduler.state_dict() if callable(getattr(scheduler, "state_dict", None)) else {}
+    return {"class": type(scheduler).__name__,
+            **{key: _plain(value) for key, value in sorted(state.items())
+               if not key.startswith("_") and key not in ("last_epoch", "verbose")}}
+
+
+def _describe_loader(loader: Any) -> dict | None:
+    """The loader's size and the settings that decide its batches."""
+    if loader is None:
+        return None
+    dataset = getattr(loader, "dataset", None)
+    description = {"type": type(loader).__name__,
+                   "batches": len(loader) if hasattr(loader, "__len__") else None,
+                   "images": len(dataset) if hasattr(dataset, "__len__") else None,
+                   "classes": list(checks.loader_classes(loader) or []) or None}
+    for name in ("batch_size", "shuffle", "seed", "drop_last"):
+        if isinstance(getattr(loader, name, None), (bool, int)):
+            description[name] = getattr(loader, name)
+    if getattr(loader, "augment", None) is not None:
+        description["augment"] = repr(loader.augment)
+    return description
+
+
+# --------------------------------------------------------------------------
+# train
+# --------------------------------------------------------------------------
 
 
 def train(
@@ -129,6 +236,7 @@ def train(
     log_every: int = 50,
     precision: str = "auto",
     channels_last: bool | str = "auto",
+    checkpoint: str | Path | None = None,
 ) -> pd.DataFrame:
     """Train a classifier with mini-batch gradient descent and return its history.
 
@@ -159,6 +267,15 @@ def train(
         precision: "auto" (default: 16-bit mixed precision where it is measured to be
             clearly faster), "float32" (off), "bfloat16" or "float16".
         channels_last: "auto" (default: where measured to be clearly faster), True or False.
+        checkpoint: save the run after every epoch, and resume it when the same call
+            runs again: a name such as ``"08-final"`` (the file ``checkpoints/08-final.pt``,
+            in ``$COURSE_CHECKPOINT_DIR`` when that is set) or a path ending in ``.pt``.
+            Resuming continues after the last complete epoch ("resuming after epoch 3
+            of 5 from ...") and gives the same result as a run that was never
+            interrupted. A checkpoint of a finished run returns its history (and puts
+            its trained weights into ``model``) without training. A checkpoint made by
+            another model or other arguments is refused with the reasons; delete the
+            file or pass another name to start afresh. See ``course_utils.checkpoints``.
 
     Returns:
         A DataFrame with one row per ``log_every`` batches and at each epoch's end.
@@ -169,7 +286,17 @@ def train(
         row, and ``val_loss`` / ``val_accuracy`` on the validation data at the last
         row of each epoch (NaN elsewhere, and everywhere without ``validation``).
         ``history.attrs["settings"]`` says which device, precision and memory layout
-        were used. The model is left in training mode.
+        were used; ``history.attrs["seconds"]`` is the run's whole training time
+        (validation included, all sessions of a resumed run together). The model is
+        left in training mode.
+
+    Raises:
+        TrainingInterrupted: Ctrl-C (Jupyter: "Interrupt the kernel") during training.
+            The interrupt is passed on — it stops the cell, as interrupts do — carrying
+            the history of the epochs that finished as ``.history`` (in a notebook:
+            ``history = sys.last_value.history`` in the next cell). Passing it on rather
+            than returning the history keeps "Run all" from going on with a half-trained
+            model. With a checkpoint, running the cell again resumes after those epochs.
 
     Example:
         >>> cu.seed_everything(0)                                        # doctest: +SKIP
@@ -179,18 +306,37 @@ def train(
         ...
         >>> fig = cu.plot_history(history)                               # doctest: +SKIP
     """
-    _check_arguments(model, loader, epochs, lr, optimizer, scheduler, loss_fn, validation,
-                     log_every, progress, live_plot, precision, channels_last)
-    capped = num_epochs(epochs)
-    if capped < epochs:
-        print(f"Fast mode (COURSE_FAST is set): training {capped} epoch instead of {epochs}.")
-    device = use_device(model, device)
-    if optimizer is None:
-        optimizer = torch.optim.Adam(checks.trainable_parameters(model), lr=lr)
-    loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
-    run = _Run(model, loader, optimizer, scheduler, loss_fn, validation, device, capped, log_every,
-               precision, channels_last, make_progress(progress), _live_curve(live_plot))
+    plan = TrainingPlan(model, loader, requested_epochs=epochs, lr=lr, optimizer=optimizer, scheduler=scheduler,
+                        loss_fn=loss_fn, validation=validation, log_every=log_every, progress=progress,
+                        live_plot=live_plot, precision=precision, channels_last=channels_last,
+                        checkpoint=None if checkpoint is None else checkpoints.checkpoint_path(checkpoint))
+    description = plan.describe()            # (at the start: a scheduler's or optimizer's state moves later)
+    saved = _saved_checkpoint(plan, description)   # refused here, before anything changes, when it does not fit
+    if plan.epochs < plan.requested_epochs:
+        print(f"Fast mode (COURSE_FAST is set): training {plan.epochs} epoch instead of {plan.requested_epochs}.")
+    run = _Run(plan, use_device(model, device), description)
+    if saved is not None:
+        run.resume(saved)
+    elif plan.checkpoint is not None:
+        print(f"Saving a checkpoint after every epoch to {plan.checkpoint} (run this cell again to resume).")
     return run.all_epochs()
+
+
+def _saved_checkpoint(plan: TrainingPlan, description: dict) -> dict | None:
+    """The plan's checkpoint when there is one that fits the plan (``description``); None when there is none yet."""
+    if plan.checkpoint is None:
+        return None
+    saved = checkpoints.read_checkpoint(plan.checkpoint)
+    if saved is None:
+        return None
+    problems = checkpoints.differences(saved["plan"], description)
+    if problems:
+        raise ValueError(
+            f"The checkpoint {plan.checkpoint} was made by a different training run, so train will not resume "
+            f"from it (nothing was changed):\n  - " + "\n  - ".join(problems)
+            + "\nTo resume, run the same code as then. To start afresh, delete the file or pass another "
+            "checkpoint name.")
+    return saved
 
 
 def _live_curve(wanted: bool):
@@ -204,36 +350,146 @@ def _live_curve(wanted: bool):
     return LiveCurve()
 
 
-class _Run:
-    """One call of ``train``: the state that the epochs share (kept here, not in ``train``'s locals)."""
+def _diverged(loss: float, where: str, optimizer: torch.optim.Optimizer) -> FloatingPointError:
+    lr = float(optimizer.param_groups[0]["lr"])
+    return FloatingPointError(
+        f"The loss became {loss} {where}: training diverged. Try a smaller learning rate "
+        f"(now lr={lr:g}; try 10 times smaller). The weights may be broken now: create the model "
+        "again before retraining."
+    )
 
-    def __init__(self, model, loader, optimizer, scheduler, loss_fn, validation, device, epochs,
-                 log_every, precision, channels_last, reporter, curve) -> None:
-        self.model, self.loader, self.optimizer, self.scheduler = model, loader, optimizer, scheduler
-        self.loss_fn, self.validation, self.device, self.epochs = loss_fn, validation, device, epochs
-        self.log_every, self.precision, self.channels_last = log_every, precision, channels_last
-        self.reporter, self.curve = reporter, curve
-        self.classes = checks.loader_classes(loader)
-        self.settings: Settings | None = None   # chosen on the first batch
+
+def long_run_advice(seconds: float, device: torch.device, *, epochs_left: int, batches: int, per_batch: float,
+                    has_checkpoint: bool) -> str:
+    """What to say when a run will take long: the estimate, then what to do about it.
+
+    Example:
+        >>> print(long_run_advice(1500, torch.device("cuda"), epochs_left=15, batches=352, per_batch=0.28,
+        ...                       has_checkpoint=True).splitlines()[0])
+        This run will take about 25 min on this GPU (15 epochs of 352 batches, 0.28 s a batch; validation not counted).
+    """
+    where = "GPU" if device.type == "cuda" else "CPU" if device.type == "cpu" else device.type.upper()
+    lines = [f"This run will take about {format_duration(seconds)} on this {where} ({epochs_left} epoch"
+             f"{'s' if epochs_left != 1 else ''} of {batches:,} batches, {per_batch:.2f} s a batch; "
+             f"validation not counted). To make it shorter:"]
+    if device.type != "cuda":
+        if "google.colab" in sys.modules:
+            lines.append("  - use a GPU: Runtime > Change runtime type > T4 GPU > Save. That starts a new session, "
+                         "so run the notebook again from the top (Runtime > Run all).")
+        else:
+            lines.append("  - use a GPU: open the notebook in Google Colab (its Open in Colab badge), choose "
+                         "Runtime > Change runtime type > T4 GPU, and run it from the top.")
+    lines.append("  - train fewer epochs (epochs=...), or a smaller model.")
+    if not fast_mode():
+        lines.append("  - to try the code quickly, switch fast mode on (1,000 training images, at most 1 epoch; "
+                     "results are then far lower): run a cell with  %env COURSE_FAST=1  and then the notebook "
+                     "again from the top (Run all; no restart needed). %env COURSE_FAST=0 switches it off.")
+    if not has_checkpoint:
+        lines.append('  - and pass checkpoint="a-name" to cu.train: each finished epoch is then saved, and after '
+                     "a disconnect or Ctrl-C running the cell again resumes the run.")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------
+# One run
+# --------------------------------------------------------------------------
+
+
+class _Running:
+    """Sums of loss and correct predictions kept ON THE DEVICE, read back only when asked."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.reset()
+
+    def reset(self) -> None:
+        self.loss = torch.zeros((), device=self.device)
+        self.correct = torch.zeros((), device=self.device, dtype=torch.long)
+        self.count = 0
+
+    def add(self, loss: torch.Tensor, scores: torch.Tensor, y: torch.Tensor) -> None:
+        self.loss += loss.detach().float() * len(y)
+        self.correct += (scores.detach().argmax(dim=1) == y).sum()
+        self.count += len(y)
+
+    def means(self) -> tuple[float, float]:
+        """(mean loss, accuracy) since the last reset; this waits for the device."""
+        return float(self.loss) / self.count, int(self.correct) / self.count
+
+
+class _Run:
+    """The state that the epochs of one ``train`` call share (the plan says what to do)."""
+
+    def __init__(self, plan: TrainingPlan, device: torch.device, description: dict | None = None) -> None:
+        self.plan = plan
+        self.description = plan.describe() if description is None else description   # what a checkpoint keeps
+        self.model, self.loader, self.validation = plan.model, plan.loader, plan.validation
+        self.epochs, self.log_every = plan.epochs, plan.log_every
+        self.device = device
+        self.optimizer = plan.optimizer or torch.optim.Adam(checks.trainable_parameters(plan.model), lr=plan.lr)
+        self.scheduler = plan.scheduler
+        self.loss_fn = nn.CrossEntropyLoss() if plan.loss_fn is None else plan.loss_fn
+        self.classes = checks.loader_classes(plan.loader)
+        self.settings: Settings | None = None   # chosen on the first batch (or restored from a checkpoint)
         self.scaler = None
+        self.num_outputs: int | None = None
         self.rows: list[dict] = []
         self.examples = 0
+        self.first_epoch = 1
+        self.finished_epochs = 0               # epochs complete in memory ...
+        self.saved_epochs = 0                  # ... and in the checkpoint file
+        self.seconds_before = 0.0               # training time of earlier sessions (a resumed run)
         self.started = time.perf_counter()
+        self.first_batch_done: float | None = None
+        self.estimated = False
+        self.reporter = make_progress(plan.progress)
+        self.curve = _live_curve(plan.live_plot)
+
+    def elapsed(self) -> float:
+        return self.seconds_before + time.perf_counter() - self.started
+
+    def history(self, rows: list[dict] | None = None) -> pd.DataFrame:
+        history = pd.DataFrame(self.rows if rows is None else rows, columns=HISTORY_COLUMNS)
+        history.attrs["settings"] = self.settings.as_dict() if self.settings else {}
+        history.attrs["seconds"] = self.elapsed()
+        return history
 
     # ---- the whole run -------------------------------------------------------------
 
     def all_epochs(self) -> pd.DataFrame:
         self.model.train()
+        self.started = time.perf_counter()
         try:
-            for epoch in range(1, self.epochs + 1):
+            for epoch in range(self.first_epoch, self.epochs + 1):
                 self.one_epoch(epoch)
+                self.finished_epochs = epoch
+                if self.plan.checkpoint is not None:
+                    self.save_checkpoint(epoch)
+        except KeyboardInterrupt:
+            raise self.interrupted() from None
         finally:
             self.reporter.close()
             if self.curve is not None:
                 self.curve.close()
-        history = pd.DataFrame(self.rows, columns=HISTORY_COLUMNS)
-        history.attrs["settings"] = self.settings.as_dict() if self.settings else {}
-        return history
+        return self.history()
+
+    def interrupted(self) -> TrainingInterrupted:
+        """The exception for Ctrl-C: the history of the finished epochs, and what to do next."""
+        done, saved = self.finished_epochs, self.saved_epochs
+        rows = [row for row in self.rows if row["epoch"] <= done]
+        where = f"during epoch {done + 1} of {self.epochs}" if done < self.epochs else "after the last epoch"
+        if done == 0:
+            text = "No epoch had finished, so there is no history to keep."
+        else:
+            text = (f"The history of the {done} finished epoch{'s' if done > 1 else ''} is kept: in the next cell, "
+                    f"history = sys.last_value.history")
+        if self.plan.checkpoint is None:
+            text += (". The model keeps the weights it had when it stopped. (With checkpoint=\"a-name\", running "
+                     "the cell again would resume after the last finished epoch.)")
+        elif saved > 0:
+            text += (f". The checkpoint {self.plan.checkpoint} holds epoch {saved}: run this cell again to resume "
+                     f"after it.")
+        return TrainingInterrupted(f"Training interrupted {where}. {text}", self.history(rows))
 
     def one_epoch(self, epoch: int) -> None:
         batches = len(self.loader) if hasattr(self.loader, "__len__") else None
@@ -242,9 +498,13 @@ class _Run:
         batch = 0
         for batch, item in enumerate(self.loader, start=1):
             X, y = self.batch_on_device(item, first=batch == 1)
-            self.step(X, y, epoch, batch, window, whole_epoch)
+            self.step(X, y, window, whole_epoch)
+            self.reporter.batch_done(batch)
+            if self.first_batch_done is None:
+                self.first_batch_done = time.perf_counter()
             if batch % self.log_every == 0 and not self.too_close_to_the_end(batch, batches):
                 self.log(epoch, batch, window)
+            self.estimate(epoch, batch, batches)
         if batch == 0:
             raise checks.empty_loader_error("train")
         if window.count > 0:
@@ -257,7 +517,7 @@ class _Run:
             summary += f" | validation loss {result.loss:.4f}, accuracy {result.accuracy:.1%}"
             if self.curve is not None:
                 self.curve.update(pd.DataFrame(self.rows, columns=HISTORY_COLUMNS))
-        self.reporter.end_epoch(summary + f" | {time.perf_counter() - self.started:.0f} s")
+        self.reporter.end_epoch(summary + f" | {self.elapsed():.0f} s")
 
     def too_close_to_the_end(self, batch: int, batches: int | None) -> bool:
         """True when fewer than half a window of batches would be left for the epoch's last row.
@@ -277,7 +537,7 @@ class _Run:
         y = checks.check_labels(y)
         X = X.to(self.device, non_blocking=True)
         y = y.to(self.device, non_blocking=True)
-        if self.settings is None:   # the very first batch: decide how to run, check the model's outputs
+        if self.num_outputs is None:   # the very first batch: check the model's outputs, decide how to run
             self.first_batch_checks(X, y)
         elif first or self.device.type != "cuda":
             checks.check_label_range(y, self.num_outputs)
@@ -290,12 +550,13 @@ class _Run:
         self.num_outputs = scores.shape[1]
         checks.check_outputs_match_classes(self.num_outputs, self.classes)
         checks.check_label_range(y, self.num_outputs)
-        self.settings = choose_settings(self.model, X, y, self.loss_fn, self.device,
-                                        self.precision, self.channels_last)
-        if self.settings.needs_grad_scaler():
+        if self.settings is None:      # (a resumed run keeps the settings of its first session)
+            self.settings = choose_settings(self.model, X, y, self.loss_fn, self.device,
+                                            self.plan.precision, self.plan.channels_last)
+        if self.settings.needs_grad_scaler() and self.scaler is None:
             self.scaler = torch.amp.GradScaler(self.device.type)
 
-    def step(self, X, y, epoch: int, batch: int, window: _Running, whole_epoch: _Running) -> None:
+    def step(self, X, y, window: _Running, whole_epoch: _Running) -> None:
         """One gradient step: forward, loss, backward, update (and the scheduler, if any)."""
         with self.settings.autocast():
             scores = self.model(X)
@@ -322,7 +583,7 @@ class _Run:
             raise _diverged(loss, f"during epoch {epoch} (by batch {batch})", self.optimizer)
         self.rows.append({
             "epoch": epoch, "batch": batch, "examples": self.examples,
-            "seconds": time.perf_counter() - self.started,
+            "seconds": self.elapsed(),
             "lr": float(self.optimizer.param_groups[0]["lr"]),
             "loss": loss, "accuracy": accuracy,
             "val_loss": math.nan, "val_accuracy": math.nan,
@@ -331,3 +592,97 @@ class _Run:
         self.reporter.update(batch, loss, accuracy)
         if self.curve is not None:
             self.curve.update(pd.DataFrame(self.rows, columns=HISTORY_COLUMNS))
+
+    # ---- the time budget -------------------------------------------------------------
+
+    def estimate(self, epoch: int, batch: int, batches: int | None) -> None:
+        """Once, at the first log point (or after ``ESTIMATE_AFTER_SECONDS``): warn when the run will take long.
+
+        The first batch is not counted: it includes choosing the speed settings.
+        """
+        if self.estimated or batches is None or batch < 2:
+            return
+        since_first = time.perf_counter() - self.first_batch_done
+        if batch % self.log_every != 0 and since_first < ESTIMATE_AFTER_SECONDS:
+            return
+        self.estimated = True
+        per_batch = since_first / (batch - 1)
+        left = (batches - batch) + batches * (self.epochs - epoch)
+        if per_batch * left + self.elapsed() > LONG_RUN_SECONDS:
+            self.reporter.message(long_run_advice(per_batch * left + self.elapsed(), self.device,
+                                                  epochs_left=self.epochs - epoch + 1, batches=batches,
+                                                  per_batch=per_batch, has_checkpoint=self.plan.checkpoint is not None))
+
+    # ---- checkpoints -------------------------------------------------------------------
+
+    def save_checkpoint(self, epoch: int) -> None:
+        """Save everything needed to go on after ``epoch`` (see ``course_utils.checkpoints``)."""
+        state = {
+            "plan": self.description,
+            "epochs_done": epoch,
+            "epochs": self.epochs,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "grad_scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "history": self.rows,
+            "examples": self.examples,
+            "seconds": self.elapsed(),
+            "settings": {"device": self.device.type, "precision": self.settings.precision,
+                         "channels_last": self.settings.channels_last,
+                         "speed_ups": [list(item) for item in self.settings.speed_ups]},
+            "rng": checkpoints.rng_state(),
+            "loaders": {"loader": checkpoints.loader_state(self.loader),
+                        "validation": checkpoints.loader_state(self.validation)},
+            "saved_with": saved_with(self.model),
+        }
+        try:
+            with interrupts_held_back():          # Ctrl-C now comes after the file AND the count are updated
+                checkpoints.save_checkpoint(self.plan.checkpoint, state)
+                self.saved_epochs = epoch
+        except OSError as error:     # a full disk, a lost Drive: keep training, say what the file holds
+            kept = f"epoch {self.saved_epochs}" if self.saved_epochs else "nothing yet"
+            self.reporter.message(f"Could not save the checkpoint after epoch {epoch} to {self.plan.checkpoint} "
+                                  f"({error.strerror or error}); training goes on, the file holds {kept}.")
+
+    def resume(self, saved: dict) -> None:
+        """Continue from a checkpoint that ``_saved_checkpoint`` has accepted for this plan."""
+        done = saved["epochs_done"]
+        self.model.load_state_dict(saved["model"])
+        self.optimizer.load_state_dict(saved["optimizer"])
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(saved["scheduler"])
+        notes = self.restore_settings(saved["settings"], saved.get("grad_scaler"))
+        notes += checkpoints.restore_rng_state(saved["rng"])
+        checkpoints.restore_loader_state(self.loader, saved["loaders"]["loader"])
+        checkpoints.restore_loader_state(self.validation, saved["loaders"]["validation"])
+        self.rows = [dict(row) for row in saved["history"]]
+        self.examples = saved["examples"]
+        self.seconds_before = saved["seconds"]
+        self.first_epoch = done + 1          # (past the last epoch for a finished run: nothing left to train)
+        self.finished_epochs = self.saved_epochs = done
+        when = str(saved.get("saved_with", {}).get("date", "?")).replace("T", " ")[:16] + " UTC"
+        if done >= self.epochs:
+            print(f"{self.plan.checkpoint} holds this finished run ({done} of {self.epochs} epochs, saved {when}): "
+                  "returning its history without training; the model now has its trained weights. "
+                  "(To train again, delete the file or pass another checkpoint name.)")
+        else:
+            print(f"Resuming after epoch {done} of {self.epochs} from {self.plan.checkpoint} (saved {when}).")
+        for note in notes:
+            print(f"  Note: {note}")
+        if self.curve is not None and self.rows:
+            self.curve.update(pd.DataFrame(self.rows, columns=HISTORY_COLUMNS))
+
+    def restore_settings(self, saved: dict, scaler_state: dict | None) -> list[str]:
+        """Use the speed settings of the run's first session (when the device is of the same kind)."""
+        if saved["device"] != self.device.type:
+            return [f"the run started on {saved['device']} and goes on on {self.device.type}: the speed settings "
+                    "are chosen again, and the result will differ a little from an uninterrupted run."]
+        self.settings = Settings(self.device, saved["precision"], saved["channels_last"],
+                                 tuple((name, ratio) for name, ratio in saved["speed_ups"]))
+        self.model.to(memory_format=torch.channels_last if self.settings.channels_last else torch.contiguous_format)
+        if self.settings.needs_grad_scaler():
+            self.scaler = torch.amp.GradScaler(self.device.type)
+            if scaler_state is not None:
+                self.scaler.load_state_dict(scaler_state)
+        return []

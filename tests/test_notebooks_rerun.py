@@ -29,9 +29,11 @@ def test_there_are_lecture_notebooks() -> None:
 
 
 @pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.name)
-def test_notebook_runs_twice_in_one_kernel(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notebook_runs_twice_in_one_kernel(path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # The kernel inherits this process's environment: fast mode, the repository's
-    # data folder, and the labelled synthetic stand-in where real data is absent.
+    # data folder, and the labelled synthetic stand-in where real data is absent;
+    # checkpoints of this run only (the second run finds the first run's finished ones).
+    monkeypatch.setenv("COURSE_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
     monkeypatch.setenv("COURSE_FAST", "1")
     monkeypatch.setenv("COURSE_SYNTHETIC_FALLBACK", "1")
     monkeypatch.setenv("COURSE_DATA_DIR", str(REPO / "data"))
