@@ -42,15 +42,15 @@ test: venv
 
 # Regenerate the live twins (and the Colab badges/install cells) from the lecture notebooks.
 live: venv
-	$(PY) -m course_utils.live
+	$(PY) -m course_tools.live
 
 live-check: venv
-	$(PY) -m course_utils.live --check
+	$(PY) -m course_tools.live --check
 
 # Run every lecture in [tool.course_utils.live] checked (fast mode) and record its self-checks;
 # `make live-record LECTURES=03-logistic-regression` records only the lectures named.
 live-record: venv
-	$(PY) -m course_utils.live --record $(LECTURES)
+	$(PY) -m course_tools.live --record $(LECTURES)
 
 # A fresh Colab-like environment (Python 3.12, torch preinstalled, ipywidgets 7.7, torchsummary 1.5.1):
 # installing course_utils must not touch torch; widget tests and lectures 05-06 (nbval, fast mode) run there.

@@ -35,7 +35,10 @@ Each concern lives in its own short module (read them!):
 - ``plot_checks`` the argument checks behind the picture helpers' messages
 - ``inspection``  model summary, computational graph, activation capture
 - ``widgets``     kernel explorer, activation browser, live training curve (ipywidgets)
-- ``live``        the live-notebook tool (``python -m course_utils.live``)
+- ``live``        ``blank``, ``check``, ``catch_up``: what the live twins call in class
+
+The instructors' tools (the live-twin generator, the benchmark) are not part of this package:
+they live in ``course_tools`` in the course repository.
 """
 from __future__ import annotations
 
@@ -90,7 +93,7 @@ __all__ = [
     "KernelExplorer", "ActivationBrowser", "LiveCurve", "live_output_available",
 ]
 
-# Live notebooks: the lines a live twin calls (standard library only; the tool itself is `python -m course_utils.live`).
+# Live notebooks: the lines a live twin calls (the tool that writes the twins is `python -m course_tools.live`).
 from course_utils.live import BlankNotFilled, blank, catch_up, check  # noqa: E402
 
 __all__ += ["blank", "check", "catch_up", "BlankNotFilled"]

@@ -207,7 +207,7 @@ class Evaluation:
 #: alone makes 210 MB of outputs for 512 CIFAR-10 images, 26 MB for 64. In slices the data a layer
 #: has just written is more often still in the cache when the next layer reads it. 64 was among
 #: the fastest slice sizes measured (16 to 512); on a 2-core CPU the test set in batches of 512
-#: took 1.8-2 times as long whole as in slices of 64 (``benchmarks/bench_evaluate.py``; README).
+#: took 1.8-2 times as long whole as in slices of 64 (``python -m course_tools.bench.evaluation_slices``; README).
 #: Fully connected models have small activations, so they get whole batches; so does a GPU: its
 #: memory is fast and big batches keep it busy. The scores are the same up to rounding.
 CPU_SLICE = 64

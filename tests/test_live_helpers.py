@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from course_utils import live
+from course_tools import live
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = live.ColabConfig("owner/course", "main")

@@ -168,7 +168,7 @@ def test_one_line_even_with_several_problems(data, capsys):
 
 def test_no_recorded_check_and_a_stale_one_say_so(data, capsys):
     assert check_line(capsys, 3, {}) == ("· blank 3 of 03-demo: no recorded check "
-                                         "(instructor: python -m course_utils.live --record 03-demo).")
+                                         "(instructor: python -m course_tools.live --record 03-demo).")
     path = solutions_path(LECTURE, data)
     solutions = json.loads(path.read_text())
     solutions["blanks"][0]["fingerprint"] = "changed"

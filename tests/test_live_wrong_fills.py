@@ -16,8 +16,8 @@ from typing import NamedTuple
 
 import pytest
 
-from course_utils import live
-from course_utils.live.recording import check_lines, run_filled_twin
+from course_tools import live
+from course_tools.live.recording import check_lines, run_filled_twin
 
 pytest.importorskip("nbclient")
 

@@ -1,11 +1,11 @@
 """The files the live tool ships inside the package: each checked lecture's solutions and checks.
 
 ``course_utils/live/data/solutions/<lecture>.json``
-    written by ``python -m course_utils.live`` from the lecture alone: every blank's hint,
+    written by ``python -m course_tools.live`` from the lecture alone: every blank's hint,
     the names its hint lists, the lecture's code for it (for ``cu.catch_up``), and a
     fingerprint of the lecture code up to it.
 ``course_utils/live/data/checks/<lecture>.json``
-    written by ``python -m course_utils.live --record`` from an executed lecture: a
+    written by ``python -m course_tools.live --record`` from an executed lecture: a
     description of every listed name right after its blank (for ``cu.check``), with the
     fingerprint it was recorded at, so that ``--check`` sees when it is stale.
 
@@ -77,7 +77,7 @@ def _load(path: Path) -> dict | None:
 
 
 def load_solutions(lecture: str) -> dict | None:
-    """The stored solutions of ``lecture`` (see :func:`course_utils.live.blanks.solutions_data`), or None."""
+    """The stored solutions of ``lecture`` (see :func:`course_tools.live.blanks.solutions_data`), or None."""
     return _load(solutions_path(lecture))
 
 

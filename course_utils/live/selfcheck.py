@@ -16,7 +16,7 @@ otherwise the globals of the code that called ``check``.
 Two environment variables are for the tool and for tests, not for students:
 
 * ``COURSE_LIVE_RECORD=path`` -- record instead of check: describe the names and append
-  them to ``path`` (one JSON line per check), as ``python -m course_utils.live --record`` does;
+  them to ``path`` (one JSON line per check), as ``python -m course_tools.live --record`` does;
 * ``COURSE_LIVE_STRICT=1`` -- a check that does not pass raises :class:`SelfCheckFailed`
   after printing its line (automated runs of filled-in live twins).
 
@@ -24,7 +24,7 @@ This module uses only the standard library (torch and friends only through the v
 
 Example:
     >>> check("99-not-a-lecture", 1, namespace={})      # nothing recorded for it
-    · blank 1 of 99-not-a-lecture: no recorded check (instructor: python -m course_utils.live --record 99-not-a-lecture).
+    · blank 1 of 99-not-a-lecture: no recorded check (instructor: python -m course_tools.live --record 99-not-a-lecture).
 """
 from __future__ import annotations
 
@@ -104,11 +104,11 @@ def check_problems(lecture: str, number: int, namespace: Mapping[str, Any]) -> t
     expected = (record or {}).get("blanks", {}).get(str(number))
     if expected is None:
         return (f"· blank {number} of {lecture}: no recorded check "
-                f"(instructor: python -m course_utils.live --record {lecture}).")
+                f"(instructor: python -m course_tools.live --record {lecture}).")
     solution = solution_for(lecture, number) or {}
     if solution.get("fingerprint") and solution["fingerprint"] != expected.get("fingerprint"):
         return (f"· blank {number} of {lecture}: the recorded check is out of date, so it is skipped "
-                f"(instructor: python -m course_utils.live --record {lecture}).")
+                f"(instructor: python -m course_tools.live --record {lecture}).")
     made_by = solution.get("made_by", {})
     problems: list[str] = []
     items = expected.get("items") or list(expected["values"])

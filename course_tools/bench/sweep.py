@@ -1,6 +1,6 @@
 """Which settings make the lecture ConvNet train fastest here? Measured interleaved, in one run.
 
-``python -m course_utils.bench.sweep`` times training steps of ``LectureConvNet``
+``python -m course_tools.bench.sweep`` times training steps of ``LectureConvNet``
 on real CIFAR-10 batches for a list of cases that each change one thing from a
 baseline (batch 64, standard memory layout, float32, torch's threads, ReLU not in
 place, torch's default Adam), plus a few combinations:
@@ -29,8 +29,8 @@ or bigger batches cost accuracy.
 
 Example::
 
-    python -m course_utils.bench.sweep --rounds 3
-    python -m course_utils.bench.sweep --accuracy --accuracy-epochs 2
+    python -m course_tools.bench.sweep --rounds 3
+    python -m course_tools.bench.sweep --accuracy --accuracy-epochs 2
 """
 from __future__ import annotations
 
@@ -48,9 +48,9 @@ import torch
 from torch import nn
 
 import course_utils as cu
-from course_utils.bench import course, machine
-from course_utils.bench.model import LectureConvNet
-from course_utils.bench.results import time_to_target
+from course_tools.bench import course, machine
+from course_tools.bench.model import LectureConvNet
+from course_tools.bench.results import time_to_target
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,7 @@ def _print_accuracy(rows: list[dict], target: float) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_utils.bench.sweep", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m course_tools.bench.sweep", description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="times every case is measured (interleaved)")
     parser.add_argument("--images", type=int, default=2048, help="timed images per measurement")
     parser.add_argument("--data-dir", type=Path, default=None, help="folder holding cifar-10-batches-py")

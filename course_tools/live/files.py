@@ -26,7 +26,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from .markers import cell_tags, has_tag, NOTE_TAG
-from .packagedata import write_text_atomic
+from course_utils.live.packagedata import write_text_atomic
 from .twin import LECTURE_NAME, LIVE_DIR, live_name
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: Changes whenever a key of the JSON file is renamed, removed or changes meaning.
-SCHEMA = "course_utils.bench/1"
+SCHEMA = "course_tools.bench/1"
 
 TIME_RULE = ("time to target = training + the test evaluation after each epoch, summed up to the first epoch "
              "whose test accuracy reaches the target; loading the data (setup) not included")

@@ -37,7 +37,7 @@ class ColabConfig:
     """The public GitHub repository and branch the Colab badges and install cells point to.
 
     Example:
-        >>> from course_utils.live.colab import colab_url
+        >>> from course_tools.live.colab import colab_url
         >>> config = ColabConfig("owner/course", "main")
         >>> colab_url(config, "notebooks/03-logistic-regression.ipynb")
         'https://colab.research.google.com/github/owner/course/blob/main/notebooks/03-logistic-regression.ipynb'

@@ -15,7 +15,7 @@ A hint may end with the list of names the code after the blank needs from it::
 function) is followed by names separated by commas, to the end of the line. An item
 may also be a dotted name (``model.fc``, ``Config.lr``) or a call on fixed inputs
 (``cross_correlate(X, K)``): the self-check then compares the call's result with the
-lecture's. See :mod:`course_utils.live.dependencies` for which names must be listed.
+lecture's. See :mod:`course_tools.live.dependencies` for which names must be listed.
 
 Example:
     >>> find_regions("for x in data:\\n    # live-start: the body\\n    y = x\\n    # live-end")

@@ -3,7 +3,7 @@
 A student fills a blank with what its hint asks for. If the lecture's code for the blank
 also makes other names that later code reads, the student's version will not make them,
 and the lecture breaks far from the blank. So every such name must be in the hint's
-``later cells use:`` list (see :mod:`course_utils.live.markers`), or the lecture must
+``later cells use:`` list (see :mod:`course_tools.live.markers`), or the lecture must
 move that code out of the blank.
 
 The rules, kept simple and on the safe side (when unsure, a name counts as needed):

@@ -262,7 +262,7 @@ def fingerprint(lecture: NotebookNode, blank: Blank) -> str:
 def solutions_data(lecture: NotebookNode, stem: str) -> dict:
     """What catch-up, ``cu.blank`` and the filled twin need to know about every blank of a lecture.
 
-    Generated from the lecture by ``python -m course_utils.live`` and shipped as package
+    Generated from the lecture by ``python -m course_tools.live`` and shipped as package
     data (``course_utils/live/data/solutions/<stem>.json``).
     """
     blanks = []
@@ -283,4 +283,4 @@ def solutions_data(lecture: NotebookNode, stem: str) -> dict:
             "check": blank.needs_check,
             "fingerprint": fingerprint(lecture, blank),
         })
-    return {"format": FORMAT, "lecture": stem, "generated_by": "python -m course_utils.live", "blanks": blanks}
+    return {"format": FORMAT, "lecture": stem, "generated_by": "python -m course_tools.live", "blanks": blanks}

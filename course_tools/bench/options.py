@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from course_utils.bench.course import ADAM_VARIANTS
+from course_tools.bench.course import ADAM_VARIANTS
 from course_utils.config import data_dir, fast_mode
 from course_utils.datasets import DatasetInfo, dataset_info
 
@@ -70,7 +70,7 @@ def _on_off_auto(text: str) -> bool | str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m course_utils.bench",
+        prog="python -m course_tools.bench",
         description="The original lecture's CIFAR-10 pipeline against the course's default path, in one run.")
     add = parser.add_argument
     add("--quick", action="store_true",
@@ -151,5 +151,5 @@ def check_options(options: BenchOptions) -> torch.device:
 
 
 def repository_root() -> Path:
-    """The checkout this package lives in (course_utils/bench/options.py -> three levels up)."""
+    """The checkout this package lives in (course_tools/bench/options.py -> three levels up)."""
     return Path(__file__).resolve().parents[2]

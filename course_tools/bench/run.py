@@ -27,11 +27,11 @@ from datetime import datetime, timezone
 import torch
 
 import course_utils as cu
-from course_utils.bench import course, machine, original, results
-from course_utils.bench.model import LectureConvNet, count_flops
-from course_utils.bench.nbval import run_nbval
-from course_utils.bench.options import BenchOptions, check_options, parse_args, repository_root
-from course_utils.bench.report import format_report
+from course_tools.bench import course, machine, original, results
+from course_tools.bench.model import LectureConvNet, count_flops
+from course_tools.bench.nbval import run_nbval
+from course_tools.bench.options import BenchOptions, check_options, parse_args, repository_root
+from course_tools.bench.report import format_report
 
 
 def _model(seed: int) -> LectureConvNet:
@@ -130,9 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_options(options)
     except ValueError as error:
-        print(f"python -m course_utils.bench: {error}", file=sys.stderr)
+        print(f"python -m course_tools.bench: {error}", file=sys.stderr)
         return 2
-    result = run_benchmark(options, " ".join(["python -m course_utils.bench", *argv]))
+    result = run_benchmark(options, " ".join(["python -m course_tools.bench", *argv]))
     print(format_report(result))
     results.write_json(result, options.json)
     print(f"\nresults written to {options.json}")

@@ -14,8 +14,8 @@ name it to run it where they are) it
 
 Usage (from the repository root)::
 
-    .venv/bin/python tools/run_lectures.py                      # every lecture with real data
-    .venv/bin/python tools/run_lectures.py 05-convolution 06-activations-and-features
+    .venv/bin/python -m course_tools.run_lectures                     # every lecture with real data
+    .venv/bin/python -m course_tools.run_lectures 05-convolution 06-activations-and-features
 
 The file is replaced only after a complete run (written to a temporary name, then
 renamed), so an interrupted run leaves the committed notebook as it was.
@@ -32,7 +32,7 @@ from pathlib import Path
 import nbclient
 import nbformat
 
-from course_utils.live.twin import KERNELSPEC   # the kernelspec JupyterLab 4 writes
+from course_tools.live.twin import KERNELSPEC   # the kernelspec JupyterLab 4 writes
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
@@ -70,7 +70,7 @@ def run(path: Path, timeout: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m course_tools.run_lectures", description=__doc__.split("\n\n")[0])
     parser.add_argument("lectures", nargs="*", help="lecture names without .ipynb (default: all but 07)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds one cell may take (default 3600)")
     args = parser.parse_args(argv)

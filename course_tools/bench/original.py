@@ -39,8 +39,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
-from course_utils.bench.machine import now
-from course_utils.bench.results import EpochResult
+from course_tools.bench.machine import now
+from course_tools.bench.results import EpochResult
 
 #: The per-image transform of the original lecture.
 LECTURE_TRANSFORM = transforms.Compose([transforms.ToTensor(),

@@ -27,7 +27,7 @@ What is measured, in one run, on the real CIFAR-10 data (times are the best of
 
 Run it from the repository root::
 
-    python benchmarks/bench_data.py [--data-dir DIR] [--repeats N]
+    python -m course_tools.bench.data_path [--data-dir DIR] [--repeats N]
 
 ``--data-dir`` is the folder that holds ``cifar-10-batches-py`` (default: the
 course data directory, see ``course_utils.data_dir``).
@@ -108,7 +108,7 @@ class PreNormalized:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m course_tools.bench.data_path", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="folder holding cifar-10-batches-py (default: the course data dir)")
     parser.add_argument("--repeats", type=int, default=3, help="tries per measurement; the best counts")

@@ -2,9 +2,9 @@
 
 Run it from the repository root::
 
-    python -m course_utils.bench              # full run: 3 epochs of each pipeline (minutes)
-    python -m course_utils.bench --quick      # throughput only (under a minute)
-    python -m course_utils.bench --help       # every flag
+    python -m course_tools.bench              # full run: 3 epochs of each pipeline (minutes)
+    python -m course_tools.bench --quick      # throughput only (under a minute)
+    python -m course_tools.bench --help       # every flag
 
 In ONE run, on the same machine, with the same model (``LectureConvNet``), the
 same data and the same seed, it measures
@@ -23,7 +23,7 @@ time to ready tensors, first and cached; and with ``--nbval`` the fast-mode
 nbval time of the whole notebook series (``nbval.py``). The results go to the
 terminal and to a JSON file (``--json``, default ``bench-results.json``).
 
-``python -m course_utils.bench.sweep`` compares training settings of the course
+``python -m course_tools.bench.sweep`` compares training settings of the course
 path (batch size, memory layout, bfloat16, threads, in-place ReLU, Adam
 variants), interleaved in one run.
 
@@ -32,8 +32,8 @@ FLOP count), ``machine`` (facts, peak, clocks), ``original``, ``course``,
 ``results`` (time to target, ratios, JSON), ``report`` (the text), ``nbval``,
 ``run`` (one run, start to end), ``sweep``.
 """
-from course_utils.bench.model import FlopCount, LectureConvNet, count_flops
-from course_utils.bench.original import OfflineCIFAR10
-from course_utils.bench.results import time_to_target
+from course_tools.bench.model import FlopCount, LectureConvNet, count_flops
+from course_tools.bench.original import OfflineCIFAR10
+from course_tools.bench.results import time_to_target
 
 __all__ = ["FlopCount", "LectureConvNet", "OfflineCIFAR10", "count_flops", "time_to_target"]

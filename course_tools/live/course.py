@@ -4,9 +4,9 @@ For each lecture ``notebooks/NN-topic.ipynb`` the tool
 
 1. stamps the lecture with its Colab badge and install cell (written back only when changed);
 2. builds its live twin ``notebooks/live/NN-topic-live.ipynb``, compared with the file on
-   disk by meaning (:func:`course_utils.live.files.same_notebook`), so that a twin JupyterLab
+   disk by meaning (:func:`course_tools.live.files.same_notebook`), so that a twin JupyterLab
    opened and saved is not stale;
-3. runs the dependency check (:mod:`course_utils.live.dependencies`): for a lecture in
+3. runs the dependency check (:mod:`course_tools.live.dependencies`): for a lecture in
    ``[tool.course_utils.live] checked`` its findings are problems, for the others warnings;
 4. for a checked lecture, writes ``data/solutions/NN-topic.json`` and checks that
    ``data/checks/NN-topic.json`` holds a fresh recorded check for every blank that needs one.
@@ -41,12 +41,12 @@ from .files import (
     write_notebook,
 )
 from .markers import first_line, lint_notebook
-from .packagedata import checks_path, json_text, solutions_path, write_text_atomic
+from course_utils.live.packagedata import checks_path, json_text, solutions_path, write_text_atomic
 from .settings import ColabConfig, LiveSettings
 from .syntax import may_not_parse, parse_problem
 from .twin import LIVE_DIR, LIVE_SUFFIX, lecture_stem, live_cell_id, make_live_notebook
 
-FIX = "run python -m course_utils.live"
+FIX = "run python -m course_tools.live"
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ def record_problems(solutions: dict, data_dir: Path) -> list[str]:
     stem = solutions["lecture"]
     record = _read_json(checks_path(stem, data_dir)) or {}
     recorded = record.get("blanks", {})
-    fix = f"run python -m course_utils.live --record {stem}"
+    fix = f"run python -m course_tools.live --record {stem}"
     problems = []
     for blank in solutions["blanks"]:
         entry = recorded.get(str(blank["number"]))

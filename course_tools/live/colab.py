@@ -9,7 +9,7 @@ Every lecture and live notebook gets
   in Colab.
 
 The repository and branch come from ``[tool.course_utils.colab]`` in pyproject.toml
-(:func:`course_utils.live.settings.read_colab_config`). Stamping twice changes nothing.
+(:func:`course_tools.live.settings.read_colab_config`). Stamping twice changes nothing.
 
 Example:
     >>> import nbformat

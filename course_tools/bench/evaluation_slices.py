@@ -18,7 +18,7 @@ slicing is; the accuracies must agree (to one image: rounding), which the script
 
 Run it from the repository root::
 
-    python benchmarks/bench_evaluate.py [--data-dir DIR] [--repeats N] [--batch-size N]
+    python -m course_tools.bench.evaluation_slices [--data-dir DIR] [--repeats N] [--batch-size N]
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ import torch
 
 import course_utils as cu
 from course_utils import evaluation
-from course_utils.bench.model import LectureConvNet
+from course_tools.bench.model import LectureConvNet
 
 
 def timed_evaluate(model: torch.nn.Module, loader, slice_size: int) -> tuple[float, float]:
@@ -50,7 +50,7 @@ def timed_evaluate(model: torch.nn.Module, loader, slice_size: int) -> tuple[flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m course_tools.bench.evaluation_slices", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="folder holding cifar-10-batches-py (default: the course data dir)")
     parser.add_argument("--repeats", type=int, default=3, help="tries per measurement; the best counts")

@@ -8,7 +8,7 @@ student who writes exactly the lecture's code runs, check lines included.
   ``COURSE_LIVE_RECORD`` set, so that every ``cu.check(...)`` line describes the names
   its blank made instead of checking them; the descriptions, with the fingerprint of
   the lecture code that produced them, become ``data/checks/<lecture>.json``
-  (``python -m course_utils.live --record``).
+  (``python -m course_tools.live --record``).
 * :func:`run_filled_twin` runs it with ``COURSE_LIVE_STRICT=1``: every check must pass.
   With ``replacements`` a blank gets other code than the lecture's -- a wrong fill, to
   see what a student would see.
@@ -40,8 +40,8 @@ from nbformat import NotebookNode
 
 from .blanks import FORMAT, solutions_data
 from .markers import is_nbval_comment
-from .packagedata import DATA_ENV, json_text, solutions_path, write_text_atomic
-from .selfcheck import RECORD_ENV, STRICT_ENV
+from course_utils.live.packagedata import DATA_ENV, json_text, solutions_path, write_text_atomic
+from course_utils.live.selfcheck import RECORD_ENV, STRICT_ENV
 from .settings import ColabConfig
 from .twin import lecture_stem, make_live_notebook
 
@@ -177,7 +177,7 @@ def record_lecture(lecture_path: Path, config: ColabConfig, notebooks_path: str 
     return {
         "format": FORMAT,
         "lecture": stem,
-        "generated_by": "python -m course_utils.live --record",
+        "generated_by": "python -m course_tools.live --record",
         "recorded_with": {"fast_mode": fast, "torch": lines[0]["torch"] if lines else None,
                           "cuda": any(line["cuda"] for line in lines)},
         "blanks": {

@@ -1,12 +1,12 @@
-"""The command line: ``python -m course_utils.live``.
+"""The command line: ``python -m course_tools.live``.
 
 ::
 
-    python -m course_utils.live                  # stamp lectures, (re)write live twins and solutions
-    python -m course_utils.live --check          # change nothing; exit 1 and list every problem
-    python -m course_utils.live --record         # also run every checked lecture (fast mode) and record its checks
-    python -m course_utils.live --record 03-logistic-regression    # ... only this lecture
-    python -m course_utils.live --fill /tmp/filled   # write each checked twin with its blanks filled in
+    python -m course_tools.live                  # stamp lectures, (re)write live twins and solutions
+    python -m course_tools.live --check          # change nothing; exit 1 and list every problem
+    python -m course_tools.live --record         # also run every checked lecture (fast mode) and record its checks
+    python -m course_tools.live --record 03-logistic-regression    # ... only this lecture
+    python -m course_tools.live --fill /tmp/filled   # write each checked twin with its blanks filled in
 
 Exit status: 0 when all is well, 1 when there are problems (each printed on its own line:
 notebook, cell, reason), 2 for a wrong configuration or command line.
@@ -20,7 +20,7 @@ from typing import Sequence
 
 from .course import RunReport, run
 from .files import display, lecture_notebooks, write_notebook
-from .packagedata import checks_path, json_text, write_text_atomic
+from course_utils.live.packagedata import checks_path, json_text, write_text_atomic
 from .settings import ColabConfig, LiveSettings, read_colab_config, read_live_settings
 
 GUIDE = "see 'Writing a lecture so its live twin comes out right' in the README."
@@ -39,7 +39,7 @@ def find_repo_root(start: Path | None = None) -> Path:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m course_utils.live",
+        prog="python -m course_tools.live",
         description="Generate notebooks/live/NN-topic-live.ipynb from every lecture notebook "
         "notebooks/NN-topic.ipynb and stamp the Colab badge and install cell into both.",
     )

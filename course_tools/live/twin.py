@@ -9,12 +9,12 @@ the spirit of nbgrader's preprocessors::
 A *checked* lecture (``[tool.course_utils.live] checked`` in pyproject.toml) gets
 :func:`blank_cells_checked` instead of :func:`blank_cells`: blanks become ``cu.blank(...)``
 lines that raise a clear error, followed by ``cu.check(...)`` lines (see
-:mod:`course_utils.live.blanks`). Every twin carries the kernelspec JupyterLab writes
+:mod:`course_tools.live.blanks`). Every twin carries the kernelspec JupyterLab writes
 (``Python 3 (ipykernel)``), so that opening it in JupyterLab changes nothing.
 
 Example:
     >>> import nbformat
-    >>> from course_utils.live.settings import ColabConfig
+    >>> from course_tools.live.settings import ColabConfig
     >>> lecture = nbformat.v4.new_notebook(cells=[
     ...     nbformat.v4.new_markdown_cell("# Logistic regression"),
     ...     nbformat.v4.new_code_cell("# define the model here\\nmodel = Net()",
@@ -155,7 +155,7 @@ def clear_outputs(nb: NotebookNode) -> NotebookNode:
 def live_note_source(lecture_name: str, checked: bool = False) -> str:
     """Markdown of the note that opens every live notebook."""
     generated = f"> **Live notebook, generated from [`{lecture_name}`](../{lecture_name}) - do not edit it by hand.** "
-    change = "To change this notebook, edit the lecture notebook and run `python -m course_utils.live`."
+    change = "To change this notebook, edit the lecture notebook and run `python -m course_tools.live`."
     if not checked:
         return generated + "The code written in class is left blank (`...`). " + change
     stem = lecture_stem(lecture_name)

@@ -33,8 +33,8 @@ import torch
 from torch import nn
 
 import course_utils as cu
-from course_utils.bench.machine import now
-from course_utils.bench.results import EpochResult
+from course_tools.bench.machine import now
+from course_tools.bench.results import EpochResult
 
 #: Adam implementations to choose from: torch's default for the device, or one asked for.
 ADAM_VARIANTS = ("default", "foreach", "fused")
