@@ -33,7 +33,7 @@ import torch
 from torch import nn
 from torchsummary import summary as torchsummary_summary
 
-from course_utils.training import model_device
+from course_utils.devices import model_device
 
 
 def _check_model(model: object, function: str) -> None:
