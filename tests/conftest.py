@@ -60,6 +60,18 @@ def data_root(isolated_env: Path) -> Path:
     return isolated_env
 
 
+@pytest.fixture
+def course_data(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The repository's data folder and the labelled synthetic stand-in where real data is absent.
+
+    For tests that run whole lectures in a kernel (which inherits this environment); the
+    tools that run them switch fast mode on themselves (``COURSE_FAST=1`` in the kernel).
+    """
+    monkeypatch.setenv("COURSE_DATA_DIR", str(REAL_DATA_DIR))
+    monkeypatch.setenv("COURSE_SYNTHETIC_FALLBACK", "1")
+    return REAL_DATA_DIR
+
+
 @pytest.fixture(scope="session")
 def real_data_dir() -> Path:
     """The repository's data folder with the real CIFAR-10 files; skips when they are absent."""

@@ -35,6 +35,7 @@ CHROMEDRIVER = Path(os.environ.get("COURSE_CHROMEDRIVER", "/usr/bin/chromedriver
 LECTURES = ["05-convolution.ipynb", "06-activations-and-features.ipynb"]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"   # (JupyterLab does not mark its outputs with it)
 RUN_TIMEOUT = 900   # seconds for "run all" of one lecture in fast mode on a slow, busy machine
+pytestmark = pytest.mark.slow   # JupyterLab in headless Chromium runs two lectures
 
 missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
 if missing:

@@ -14,7 +14,7 @@ import pytest
 from nbformat.v4 import new_code_cell
 
 from course_tools import live
-from test_live_helpers import PYPROJECT, REPO, cell_with, cli, code, lecture, make_repo, md, notebook, read, snapshot
+from live_helpers import PYPROJECT, REPO, cell_with, cli, code, lecture, make_repo, md, notebook, read, file_bytes
 
 
 # ----------------------------------------------------------------------------- the command line
@@ -32,18 +32,18 @@ def test_cli_writes_twins_stamps_lectures_and_is_idempotent(tmp_path, capsys):
     assert stamped.cells[-1].outputs[0].text == "0\n1\n"  # lecture outputs stay
     assert twin.read_bytes().endswith(b"}\n")
 
-    first = snapshot(repo)
+    first = file_bytes(repo)
     assert cli(repo) == 0
-    assert snapshot(repo) == first  # running twice changes nothing, byte for byte
+    assert file_bytes(repo) == first  # running twice changes nothing, byte for byte
     assert cli(repo, "--check") == 0
     assert "OK: 2 lecture notebook(s)" in capsys.readouterr().out
 
 
 def test_check_writes_nothing_and_reports_missing_twins_and_stamps(tmp_path, capsys):
     repo = make_repo(tmp_path, ("03-x.ipynb", lecture()))
-    before = snapshot(repo)
+    before = file_bytes(repo)
     assert cli(repo, "--check") == 1
-    assert snapshot(repo) == before
+    assert file_bytes(repo) == before
     err = capsys.readouterr().err
     assert "03-x.ipynb: its Colab badge or install cell is missing or out of date" in err
     assert "03-x-live.ipynb: is missing; run python -m course_tools.live" in err
@@ -92,12 +92,12 @@ def test_check_fails_on_each_kind_of_defect(tmp_path, capsys, change, expected):
     repo = make_repo(tmp_path, ("03-x.ipynb", lecture()))
     assert cli(repo) == 0
     edit_lecture(repo, change)
-    before = snapshot(repo)
+    before = file_bytes(repo)
     capsys.readouterr()
     assert cli(repo, "--check") == 1
     err = capsys.readouterr().err
     assert re.search(expected, err), err
-    assert snapshot(repo) == before
+    assert file_bytes(repo) == before
 
 
 def test_a_hand_edited_twin_is_stale(tmp_path, capsys):

@@ -8,7 +8,7 @@ import pytest
 
 from course_tools import live
 from course_tools.live.settings import _toml_loads
-from test_live_helpers import CONFIG, PYPROJECT, REPO, code, lecture, make_repo, md, notebook
+from live_helpers import CONFIG, PYPROJECT, REPO, code, lecture, make_repo, md, notebook
 
 
 # ----------------------------------------------------------------------------- Colab stamping

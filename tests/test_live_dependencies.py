@@ -12,7 +12,7 @@ import pytest
 
 from course_tools.live.dependencies import blank_needs, needs_problems
 from course_tools.live.scopes import block_bindings, expression_reads, function_reads
-from test_live_helpers import code, md, notebook
+from live_helpers import code, md, notebook
 
 
 def needed(*cells) -> list[str]:

@@ -23,19 +23,13 @@ from course_tools.live.recording import first_error, run_filled_twin
 from test_live_wrong_fills import outputs_in_order  # tests/ is on sys.path
 
 pytest.importorskip("nbclient")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("course_data")]   # runs every lecture's twin
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "course_utils" / "live" / "data"
 LECTURES = sorted((REPO / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 RECORDED = [path for path in LECTURES if (DATA / "checks" / f"{path.stem}.json").is_file()]
 
-
-
-@pytest.fixture(autouse=True)
-def course_data(monkeypatch):
-    """The repository's data folder, fast mode, and the labelled synthetic stand-in where real data is absent."""
-    monkeypatch.setenv("COURSE_DATA_DIR", str(REPO / "data"))
-    monkeypatch.setenv("COURSE_SYNTHETIC_FALLBACK", "1")
 
 
 def config():

@@ -14,7 +14,7 @@ from nbformat.v4 import new_raw_cell
 
 import course_utils.live
 from course_tools import live
-from test_live_helpers import REPO, code, lecture, md, notebook
+from live_helpers import REPO, code, lecture, md, notebook
 
 
 TOOL_MODULES = ["markers", "syntax", "settings", "colab", "blanks", "twin", "scopes", "dependencies", "files",
@@ -49,9 +49,9 @@ def test_tool_modules_import_only_nbformat_nbclient_the_runtime_and_the_standard
 
 
 @pytest.mark.parametrize("name", STUDENT_MODULES)
-def test_student_modules_import_only_the_standard_library(name):
+def test_student_modules_import_only_the_standard_library_and_the_argument_checks(name):
     imported = _imports(Path(course_utils.live.__file__).parent / f"{name}.py", top_level_only=True)
-    assert imported - {"__future__"} <= set(sys.stdlib_module_names)
+    assert imported - {"__future__", "course_utils"} <= set(sys.stdlib_module_names)
     everywhere = _imports(Path(course_utils.live.__file__).parent / f"{name}.py", top_level_only=False)
     assert not everywhere & {"nbformat", "nbclient", "torch", "numpy", "pandas"}, everywhere
 
@@ -64,7 +64,7 @@ def test_every_module_reads_in_one_sitting():
 
 def test_importing_course_utils_imports_neither_the_tool_nor_nbformat():
     """Students' notebooks import course_utils (installed without nbformat): the live lines must not need it."""
-    command = [sys.executable, "-c", "import sys, course_utils as cu; cu.check, cu.blank, cu.catch_up, cu.BlankNotFilled;"
+    command = [sys.executable, "-c", "import sys, course_utils as cu; cu.check, cu.blank, cu.catch_up, cu.live.BlankNotFilled;"
                " print(sorted(m for m in sys.modules if m.split('.')[0] in ('nbformat', 'nbclient', 'course_tools')))"]
     out = subprocess.run(command, capture_output=True, text=True, check=True, cwd=REPO).stdout
     assert out.strip() == "[]"

@@ -14,9 +14,10 @@ import pytest
 
 from course_tools import live
 from course_tools.live.recording import check_lines, first_error, run_filled_twin, run_notebook
-from test_live_helpers import CONFIG, cli, code, make_repo, md, notebook, read
+from live_helpers import CONFIG, cli, code, make_repo, md, notebook, read
 
 pytest.importorskip("nbclient")
+pytestmark = pytest.mark.slow   # every test runs a notebook in a kernel
 
 STEM = "01-demo"
 

@@ -10,7 +10,7 @@ import pytest
 
 from course_tools import live
 from course_utils.live import BlankNotFilled
-from test_live_helpers import CONFIG, code, lecture, md, notebook
+from live_helpers import CONFIG, code, lecture, md, notebook
 
 
 # ----------------------------------------------------------------------------- clearing

@@ -35,6 +35,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("jupyterlab")
+pytestmark = pytest.mark.slow   # a Jupyter server opens and saves every lecture
 websocket = pytest.importorskip("tornado.websocket")
 
 from lab_server import Lab, running_lab  # noqa: E402  (tests/ is on sys.path)

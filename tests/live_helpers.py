@@ -1,4 +1,4 @@
-"""Helpers shared by the live-tool tests (tests/test_live_*.py); this file holds no tests.
+"""Helpers shared by the live-tool tests (tests/test_live_*.py): tiny notebooks and repositories to run the tool on.
 
 Every test builds its own tiny notebooks with nbformat in a temporary folder; the
 repository's lecture notebooks are only read, never written.
@@ -85,7 +85,7 @@ def cli(repo: Path, *args: str) -> int:
     return live.main([*args, "--notebooks", str(repo / "notebooks"), "--config", str(repo / "pyproject.toml")])
 
 
-def snapshot(folder: Path) -> dict[str, bytes]:
+def file_bytes(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` with its bytes."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
