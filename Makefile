@@ -43,7 +43,7 @@ test: venv
 
 # The edit-and-test loop: the unit tests (one file per module), the fault suite, the live-twin
 # check and the claims; not the tests marked slow (lectures, live twins, browser, Jupyter server)
-# and not the notebooks under nbval.
+# and not the notebooks under nbval. About two minutes on 2 cores (see docs/measurements.md).
 test-fast: venv
 	COURSE_FAST=1 COURSE_SYNTHETIC_FALLBACK=1 COURSE_LIVE_OUTPUT=0 OMP_NUM_THREADS=1 $(PY) -m pytest -n auto --dist loadfile \
 	    -m "not slow" tests $(PYTEST_ARGS)

@@ -10,5 +10,5 @@ repository root). It may import ``course_utils``; ``course_utils`` never imports
 - ``run_lectures``   run lectures on the real data and save them as JupyterLab does:
                      ``python -m course_tools.run_lectures``
 
-See the README ("Writing a lecture so its live twin comes out right", "Measured on the build machine").
+See ``docs/instructors.md`` and ``docs/measurements.md``.
 """

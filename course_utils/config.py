@@ -161,6 +161,8 @@ def _file_on_the_way(folder: Path) -> Path | None:
 def fast_mode() -> bool:
     """True when ``COURSE_FAST`` is set to 1, true, yes or on (any case).
 
+    Every lecture's first cell prints it; lecture 01's set-up explains fast mode.
+
     Example:
         >>> import os
         >>> os.environ["COURSE_FAST"] = "1"
@@ -178,6 +180,8 @@ def synthetic_fallback() -> bool:
 
 def num_epochs(epochs: int) -> int:
     """How many epochs to train: ``epochs``, or at most 1 in fast mode.
+
+    Lecture 03 passes ``cu.num_epochs(3)`` to its hand-written training loop (section 6).
 
     Example:
         >>> num_epochs(5)          # with COURSE_FAST unset  # doctest: +SKIP

@@ -1,6 +1,8 @@
 """The training loop: ``train`` fits a classifier and returns its history as a table.
 
-The loop is the one you would write by hand (lecture 03 does)::
+``train`` is lecture 03's loop grown up. Lecture 03 writes it by hand as ``train_model``
+(section 6, "The training loop, step by step"); ``cu.train`` runs the same loop (lecture
+01 borrows it before that, and every lecture from 04 on uses it)::
 
     for each epoch:
         for each batch (X, y) from the loader:
@@ -47,13 +49,7 @@ from torch import nn
 
 from course_utils import checks
 from course_utils.config import HISTORY_COLUMNS, num_epochs
-from course_utils.devices import (  # noqa: F401  (model_device, seed_everything: used by other modules)
-    eval_mode,
-    get_device,
-    model_device,
-    seed_everything,
-    use_device,
-)
+from course_utils.devices import eval_mode, use_device
 from course_utils.evaluation import measure
 from course_utils.progress import make_progress
 from course_utils.speed import PRECISIONS, Settings, choose_settings
@@ -93,24 +89,28 @@ def _diverged(loss: float, where: str, optimizer: torch.optim.Optimizer) -> Floa
 def _check_arguments(model, loader, epochs, lr, optimizer, scheduler, loss_fn, validation,
                      log_every, progress, live_plot, precision, channels_last) -> None:
     """Every argument of ``train``, checked before anything is moved or trained."""
-    checks.check_model(model, "train")
-    checks.check_positive_int(epochs, "epochs")
-    checks.check_learning_rate(lr)
-    checks.check_positive_int(log_every, "log_every")
-    checks.check_flag(progress, "progress")
-    checks.check_flag(live_plot, "live_plot")
-    checks.check_choice(precision, "precision", PRECISIONS)
-    checks.check_choice(channels_last, "channels_last", ("auto", True, False))
-    checks.check_loader(loader, "train", "loader", passes=num_epochs(epochs))
-    if validation is not None:
-        checks.check_loader(validation, "train", "validation", passes=num_epochs(epochs))
-    if optimizer is not None:
-        checks.check_optimizer(optimizer, model)
-    else:
+    checks.arguments(
+        "train",
+        model=(model, checks.model),
+        epochs=(epochs, checks.positive_int),
+        lr=(lr, checks.learning_rate),
+        log_every=(log_every, checks.positive_int),
+        progress=(progress, checks.flag),
+        live_plot=(live_plot, checks.flag),
+        precision=(precision, checks.one_of(*PRECISIONS)),
+        channels_last=(channels_last, checks.one_of("auto", True, False)),
+    )
+    passes = num_epochs(epochs)   # a generator can be looped over once: enough for one epoch only
+    checks.arguments(
+        "train",
+        loader=(loader, checks.loader.given(passes=passes)),
+        validation=(validation, checks.optional(checks.loader.given(passes=passes))),
+        optimizer=(optimizer, checks.optional(checks.optimizer.given(model=model))),
+        scheduler=(scheduler, checks.optional(checks.scheduler.given(optimizer=optimizer))),
+        loss_fn=(loss_fn, checks.optional(checks.loss_fn)),
+    )
+    if optimizer is None:
         checks.trainable_parameters(model)
-    checks.check_scheduler(scheduler, optimizer)
-    if loss_fn is not None:
-        checks.check_loss_fn(loss_fn)
 
 
 def train(
@@ -131,6 +131,10 @@ def train(
     channels_last: bool | str = "auto",
 ) -> pd.DataFrame:
     """Train a classifier with mini-batch gradient descent and return its history.
+
+    Lecture 03 writes this loop by hand as ``train_model`` (section 6): ``zero_grad``,
+    forward, loss, ``backward``, ``step`` for every batch, and a history row every
+    ``log_every`` batches. ``train`` is that loop with validation, speed-ups and checks.
 
     Args:
         model: any ``nn.Module`` that maps a batch of inputs to a batch of class
@@ -199,7 +203,7 @@ def _live_curve(wanted: bool):
 
     if not wanted or not in_notebook():
         return None
-    from course_utils.widgets import LiveCurve   # imported only when used: it needs IPython
+    from course_utils.training_plots import LiveCurve   # imported only when used: it needs IPython
 
     return LiveCurve()
 

@@ -30,6 +30,7 @@ import numpy as np
 import pytest
 
 matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 import course_utils  # noqa: E402  (after choosing the backend)
 from course_utils.datasets import DATASETS, SIGN_COLUMNS, DatasetInfo, RemoteFile  # noqa: E402
@@ -52,6 +53,25 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.delenv("COURSE_FAST", raising=False)
     monkeypatch.delenv("COURSE_SYNTHETIC_FALLBACK", raising=False)
     return data
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Close every matplotlib figure a test left open, to save memory."""
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="session")
+def kernel():
+    """A running IPython kernel that tests talk to as a notebook front end does (see tests/ipython_kernel.py)."""
+    from ipython_kernel import start_kernel   # (skips the tests that use it when jupyter_client is missing)
+
+    running = start_kernel()
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture

@@ -211,7 +211,7 @@ def check_saved_pictures(saved_cell, shown: list[str], words: str) -> None:
 def test_kernel_explorer_in_jupyterlab(lab, browser) -> None:
     open_and_run_all(browser, lab, LECTURES[0])
     assert check_widgets_rendered(browser, LECTURES[0]) >= 1
-    index = cell_index(browser, "cu.KernelExplorer(")
+    index = cell_index(browser, "cu.widgets.KernelExplorer(")
     node = cell_node(browser, index)
     dropdowns = node.find_elements(By.CSS_SELECTOR, ".widget-dropdown select")
     numbers = node.find_elements(By.CSS_SELECTOR, ".widget-text input")
@@ -242,7 +242,7 @@ def test_kernel_explorer_in_jupyterlab(lab, browser) -> None:
 def test_activation_browser_in_jupyterlab(lab, browser) -> None:
     open_and_run_all(browser, lab, LECTURES[1])
     assert check_widgets_rendered(browser, LECTURES[1]) >= 1
-    index = cell_index(browser, "cu.ActivationBrowser(")
+    index = cell_index(browser, "cu.widgets.ActivationBrowser(")
     node = cell_node(browser, index)
     assert node.find_elements(By.CSS_SELECTOR, ".widget-slider"), "the image slider is drawn"
     layer = Select(node.find_element(By.CSS_SELECTOR, ".widget-dropdown select"))

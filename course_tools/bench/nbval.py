@@ -17,8 +17,10 @@ import sys
 import time
 from pathlib import Path
 
+from course_utils.config import FAST_ENV, SYNTHETIC_ENV
+
 #: The environment the Makefile gives the notebooks.
-NBVAL_ENV = {"COURSE_FAST": "1", "COURSE_SYNTHETIC_FALLBACK": "1", "OMP_NUM_THREADS": "1"}
+NBVAL_ENV = {FAST_ENV: "1", SYNTHETIC_ENV: "1", "OMP_NUM_THREADS": "1"}
 
 
 def lecture_notebooks(root: Path) -> list[Path]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from course_tools.bench.course import ADAM_VARIANTS
+from course_utils import checks
 from course_utils.config import data_dir, fast_mode
 from course_utils.datasets import DatasetInfo, dataset_info
 
@@ -111,8 +112,7 @@ def parse_args(argv: list[str] | None = None) -> BenchOptions:
 
 
 def _positive(value, name: str, flag: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1 ({flag}), got {value!r}.")
+    checks.positive_int(value, f"{name} ({flag})", "python -m course_tools.bench")
 
 
 def check_options(options: BenchOptions) -> torch.device:

@@ -4,8 +4,8 @@ A lecture notebook ``notebooks/NN-topic.ipynb`` is the only source. Its live twi
 ``notebooks/live/NN-topic-live.ipynb`` is the same lecture with the code the class writes
 together left blank. This tool writes the twins, the solutions that ``cu.catch_up`` shows,
 and the self-checks that ``cu.check`` compares with (recorded by running the lecture), and
-checks that all of them are up to date; the README's section "Writing a lecture so its
-live twin comes out right" tells instructors how to mark a lecture. What the twins call
+checks that all of them are up to date; ``docs/instructors.md`` tells instructors how to
+mark a lecture. What the twins call
 in a student's notebook (``cu.blank``, ``cu.check``, ``cu.catch_up``) is the small runtime
 in ``course_utils/live``, which ships with the students' package together with the
 solutions and recorded checks (``course_utils/live/data``).

@@ -18,12 +18,13 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from course_utils.live.packagedata import checks_path, json_text, write_text_atomic
+
 from .course import RunReport, run
 from .files import display, lecture_notebooks, write_notebook
-from course_utils.live.packagedata import checks_path, json_text, write_text_atomic
 from .settings import ColabConfig, LiveSettings, read_colab_config, read_live_settings
 
-GUIDE = "see 'Writing a lecture so its live twin comes out right' in the README."
+GUIDE = "see docs/instructors.md, 'Writing a lecture so its live twin comes out right'."
 
 
 def find_repo_root(start: Path | None = None) -> Path:

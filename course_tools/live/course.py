@@ -27,6 +27,8 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from course_utils.live.packagedata import checks_path, json_text, solutions_path, write_text_atomic
+
 from .blanks import find_blanks, solutions_data
 from .colab import is_stamped, stamp_colab
 from .dependencies import block_bindings, needs_problems, twin_trees
@@ -41,7 +43,6 @@ from .files import (
     write_notebook,
 )
 from .markers import first_line, lint_notebook
-from course_utils.live.packagedata import checks_path, json_text, solutions_path, write_text_atomic
 from .settings import ColabConfig, LiveSettings
 from .syntax import may_not_parse, parse_problem
 from .twin import LIVE_DIR, LIVE_SUFFIX, lecture_stem, live_cell_id, make_live_notebook

@@ -25,8 +25,9 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from .markers import cell_tags, has_tag, NOTE_TAG
 from course_utils.live.packagedata import write_text_atomic
+
+from .markers import cell_tags, has_tag, NOTE_TAG
 from .twin import LECTURE_NAME, LIVE_DIR, live_name
 
 

@@ -38,10 +38,12 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from .blanks import FORMAT, solutions_data
-from .markers import is_nbval_comment
+from course_utils.config import FAST_ENV
 from course_utils.live.packagedata import DATA_ENV, json_text, solutions_path, write_text_atomic
 from course_utils.live.selfcheck import RECORD_ENV, STRICT_ENV
+
+from .blanks import FORMAT, solutions_data
+from .markers import is_nbval_comment
 from .settings import ColabConfig
 from .twin import lecture_stem, make_live_notebook
 
@@ -166,7 +168,7 @@ def record_lecture(lecture_path: Path, config: ColabConfig, notebooks_path: str 
         record_file = Path(folder) / "record.jsonl"
         record_file.touch()
         with environment(**{DATA_ENV: str(data), RECORD_ENV: str(record_file), STRICT_ENV: None,
-                            "COURSE_FAST": "1" if fast else None}):
+                            FAST_ENV: "1" if fast else None}):
             run_notebook(filled, lecture_path.parent, timeout)
         lines = [json.loads(line) for line in record_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     recorded = {line["blank"]: line for line in lines}
@@ -208,6 +210,6 @@ def run_filled_twin(lecture_path: Path, config: ColabConfig, notebooks_path: str
             raise RecordError(f"{stem}: blank {until_blank} has no check line ({call}) in the live twin.")
         filled.cells = filled.cells[:last + 1]
     with environment(**{DATA_ENV: str(data) if data else os.environ.get(DATA_ENV), RECORD_ENV: None,
-                        STRICT_ENV: "1" if strict else None, "COURSE_FAST": "1" if fast else None}):
+                        STRICT_ENV: "1" if strict else None, FAST_ENV: "1" if fast else None}):
         executed = run_notebook(filled, lecture_path.parent, timeout, allow_errors=not strict)
     return executed, check_lines(executed)

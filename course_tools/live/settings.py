@@ -11,8 +11,8 @@ Two tables steer the tool:
     whose live twins use *checked blanks*: the dependency check is an error instead of
     a warning, blanks raise :class:`BlankNotFilled` instead of being ``...``, a
     self-check line follows each blank that makes names, and their solutions and
-    recorded checks ship as package data (see the README, "Writing a lecture so its
-    live twin comes out right").
+    recorded checks ship as package data (see docs/instructors.md, "Writing a lecture so
+    its live twin comes out right").
 
 Example:
     >>> settings = LiveSettings(checked=("03-logistic-regression",))

@@ -16,8 +16,7 @@ writes together left blank. In the twin of a checked lecture each blank is a lin
 
 The tool that writes the twins, the solutions and the recorded checks is for instructors
 and lives outside this package, in the repository's ``course_tools/live``
-(``python -m course_tools.live``; see the README, "Writing a lecture so its live twin
-comes out right").
+(``python -m course_tools.live``; see ``docs/instructors.md``).
 
 Example:
     >>> from course_utils import live

@@ -37,7 +37,7 @@ from typing import Any
 
 from .compare import compare
 from .describe import describe
-from .packagedata import check_blank_number, check_lecture_name, load_checks, solution_for
+from .packagedata import check_lecture_and_blank, load_checks, solution_for
 
 RECORD_ENV = "COURSE_LIVE_RECORD"
 STRICT_ENV = "COURSE_LIVE_STRICT"
@@ -145,13 +145,15 @@ def _record(lecture: str, number: int, namespace: Mapping[str, Any], path: str) 
 def check(lecture: str, blank: int, namespace: Mapping[str, Any] | None = None) -> None:
     """Compare what blank ``blank`` of ``lecture`` made with the lecture, and print one line.
 
+    The live twins call it after each blank whose hint lists names (lecture 01's twin is
+    the first); what it compares was recorded from the lecture itself.
+
     Example (in the live notebook, right after blank 2)::
 
         cu.check("03-logistic-regression", 2)
         ✓ blank 2 of 03-logistic-regression: `model`, `history` look like the lecture's.
     """
-    check_lecture_name(lecture)
-    check_blank_number(blank)
+    check_lecture_and_blank(lecture, blank, "cu.check")
     names = notebook_namespace(namespace)
     record_path = os.environ.get(RECORD_ENV, "").strip()
     if record_path:
