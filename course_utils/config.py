@@ -48,7 +48,7 @@ DOWNLOAD_STALL_LIMIT = 120.0
 #: training has seen so far, the seconds since training started, the learning rate,
 #: the mean loss and accuracy since the last row, and (at the last row of each epoch,
 #: when ``train`` was given validation data) the validation loss and accuracy.
-#: (Kept here, in a module without heavy imports, so plotting need not import torch.)
+#: (Kept here so that ``train``, which writes them, and the plots, which read them, share one definition.)
 HISTORY_COLUMNS = ["epoch", "batch", "examples", "seconds", "lr", "loss", "accuracy", "val_loss", "val_accuracy"]
 
 #: The columns every history must have to be plotted (a hand-written loop may record only these).

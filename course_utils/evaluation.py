@@ -78,7 +78,8 @@ def accuracy(predictions: Any, labels: Any) -> float:
     """The share (0-1) of predictions that equal the labels.
 
     Both are 1-D sequences of class indices (tensors, NumPy arrays or lists).
-    Lecture 01 computes it by hand, ``(predictions == labels).float().mean()`` (section 3).
+    Lecture 01 computes it by hand for a smaller benchmark: ``correct = predictions == labels``,
+    then ``correct[keep].float().mean()`` (section 3).
 
     Example:
         >>> accuracy(torch.tensor([0, 1, 1, 2]), torch.tensor([0, 1, 2, 2]))

@@ -358,7 +358,7 @@ def _find_layers(model: nn.Module, layers: Sequence[str] | Mapping[str, nn.Modul
             name, f"layers[{index}]", "capture_activations")
         if name not in available or name == "":
             names = ", ".join(repr(n) for n in available if n)
-            raise ValueError(f"capture_activations: the model has no layer named {name!r}. Its layers are: {names}.")
+            raise ValueError(f"The model has no layer named {name!r}. Its layers are: {names}.")
         found[name] = available[name]
     return found
 
