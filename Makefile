@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh Linux machine with Python 3.10+:
 #   make lab    - create/update the virtual environment and open the course in JupyterLab
 #   make test   - create/update the virtual environment and run every test (unit tests + notebooks)
+#   (make test-fast runs the quick part of them, for the edit-and-test loop)
 # Both are safe to run again: the environment is only reinstalled when pyproject.toml changes.
 
 PYTHON ?= python3
@@ -16,7 +17,7 @@ LAB_ARGS ?=
 # as root, --allow-root is always added, whatever LAB_ARGS says.
 LAB_ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test venv live live-check live-record colab-check gpu-check clean-venv
+.PHONY: lab test test-fast venv live live-check live-record colab-check gpu-check clean-venv
 
 venv: $(STAMP)
 
@@ -40,17 +41,24 @@ test: venv
 	    --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	    tests notebooks/[0-9][0-9]-*.ipynb $(PYTEST_ARGS)
 
+# The edit-and-test loop: the unit tests (one file per module), the fault suite, the live-twin
+# check and the claims; not the tests marked slow (lectures, live twins, browser, Jupyter server)
+# and not the notebooks under nbval. About two minutes on 2 cores (see docs/measurements.md).
+test-fast: venv
+	COURSE_FAST=1 COURSE_SYNTHETIC_FALLBACK=1 COURSE_LIVE_OUTPUT=0 OMP_NUM_THREADS=1 $(PY) -m pytest -n auto --dist loadfile \
+	    -m "not slow" tests $(PYTEST_ARGS)
+
 # Regenerate the live twins (and the Colab badges/install cells) from the lecture notebooks.
 live: venv
-	$(PY) -m course_utils.live
+	$(PY) -m course_tools.live
 
 live-check: venv
-	$(PY) -m course_utils.live --check
+	$(PY) -m course_tools.live --check
 
 # Run every lecture in [tool.course_utils.live] checked (fast mode) and record its self-checks;
 # `make live-record LECTURES=03-logistic-regression` records only the lectures named.
 live-record: venv
-	$(PY) -m course_utils.live --record $(LECTURES)
+	$(PY) -m course_tools.live --record $(LECTURES)
 
 # Colab as it is (Python 3.13 and Colab's package versions, .ci/colab-pins.txt): installing course_utils as the
 # lectures' Colab cell does must change none of them; widget tests and every lecture (nbval, fast mode) run there.

@@ -61,6 +61,9 @@ def stratified_counts(class_counts: np.ndarray, size: int) -> np.ndarray:
 def validation_split(data: ImageSet, size: int | float, *, seed: int = VALIDATION_SEED) -> tuple[ImageSet, ImageSet]:
     """Split a training set into (training part, validation part), class-balanced and reproducible.
 
+    Lecture 02 holds out a validation set this way (section 4) and says why the
+    test set is used only once.
+
     ``size`` is a number of images (``5_000``) or a share (``0.1``). Every class
     gives the same share of its images (a *stratified* split), so the validation
     part has the class proportions of the training set. The images are picked at
@@ -124,6 +127,10 @@ def fast_subset(data: ImageSet, per_class: int) -> ImageSet:
 
 class TensorLoader:
     """Mini-batches ``(X, y)`` sliced from a split that was moved to ``device`` once.
+
+    Lecture 02 meets it in section 8, after taking a batch by hand with ``train.images[:64]``
+    and normalising it (section 7): a loader is that slicing, done for every batch of an epoch,
+    in a new random order each epoch, with the normalisation applied to each batch.
 
     This does what ``torch.utils.data.DataLoader`` does for small data sets that
     fit in memory, but much faster: no per-image Python work, no worker
@@ -271,6 +278,9 @@ def make_loaders(
     info: DatasetInfo | None = None,
 ) -> tuple[TensorLoader, ...]:
     """Load a data set's splits and wrap them in loaders: (train, test), or (train, validation, test).
+
+    Lecture 02's steps in one call: load (section 1), hold out a validation set (section 4),
+    normalise (section 7), hand out batches (section 8).
 
     Args:
         name: "cifar10", "fashion_mnist" or "sign_language_mnist".

@@ -1,75 +1,208 @@
-"""Checks that turn common mistakes into clear messages before (or while) a model trains.
+"""Argument checks: each rule written once, and one message format for every refusal.
 
-Each function looks at one thing a student passes to ``train``, ``evaluate`` or
-``predict`` — the model, the loader, one batch, the scores the model returns —
-and raises a ``TypeError`` or ``ValueError`` that names the argument, says what
-it got, what was expected, and the likely fix. They run before any training
-step, so a wrong argument never leaves a half-trained model behind.
+Every public helper checks its arguments first -- before any download, decoding,
+drawing or training -- so that a wrong argument ends in one sentence instead of a
+traceback from deep inside torch or matplotlib. Every refusal reads the same way::
+
+    <helper>: <argument> must be <what it expects>, got <what it got>. <the likely fix>
+
+A helper states its rules in one call, argument by argument::
+
+    checks.arguments("summary", model=(model, checks.model), batch_size=(batch_size, checks.positive_int))
+
+A ``Rule`` says what it expects in words and how to test it: the kind of thing
+(wrong kind: ``TypeError``) and, for the right kind, a good value (else ``ValueError``).
+Rules compose: ``optional(positive_int)`` also takes None, ``one_of("auto", True, False)``
+takes those three. Before that, the table of known mistakes (``course_utils.mistakes``)
+is asked whether the value is a classic slip for its role -- the model's class instead
+of a model, the pair ``(X, y)`` instead of the images -- so that the message can say what
+probably happened and what to write instead.
+
+The last part checks what flows through ``train``, ``evaluate`` and ``predict`` once
+they run: each batch, and the scores the model gives for it.
 
 Example:
-    >>> check_positive_int(0, "log_every")
+    >>> positive_int(0, "log_every", "train")
     Traceback (most recent call last):
     ...
-    ValueError: log_every must be a whole number of at least 1, got 0.
+    ValueError: train: log_every must be a whole number of at least 1, got 0.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import numbers
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import matplotlib
+import numpy as np
 import torch
 from torch import nn
 
+from course_utils.mistakes import recognise
 
 # --------------------------------------------------------------------------
-# Plain arguments
-# --------------------------------------------------------------------------
-
-
-def check_positive_int(value: Any, name: str) -> int:
-    """``value`` must be a whole number >= 1 (not a bool); return it."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}.")
-    return value
-
-
-def check_learning_rate(lr: Any) -> float:
-    """A learning rate is a positive, finite number such as 1e-3."""
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr (the learning rate) must be a positive number such as 1e-3, got {lr!r}.")
-    return float(lr)
-
-
-def check_choice(value: Any, name: str, choices: tuple) -> Any:
-    """``value`` must be one of ``choices``."""
-    if value not in choices:
-        shown = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{name} must be one of {shown}; got {value!r}.")
-    return value
-
-
-def check_flag(value: Any, name: str) -> bool:
-    """``value`` must be True or False."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}.")
-    return value
-
-
-# --------------------------------------------------------------------------
-# Models, optimizers, loss functions
+# The message format
 # --------------------------------------------------------------------------
 
 
-def check_model(model: Any, what: str) -> nn.Module:
-    """The model must be an ``nn.Module`` instance (a common slip: passing the class)."""
-    if isinstance(model, type) and issubclass(model, nn.Module):
-        raise TypeError(f"{what} needs a model, but got the class {model.__name__} itself; "
-                        f"create one first: model = {model.__name__}()")
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"{what} needs a model (a torch.nn.Module) as its first argument, "
-                        f"got {type(model).__name__}.")
-    return model
+def _a(word: str) -> str:
+    return ("an " if word[:1].lower() in "aeiou" else "a ") + word
+
+
+def describe(value: Any) -> str:
+    """What was passed, in a few words: ``0``, ``'yes'``, ``the class Linear``, ``a tensor of shape (2, 3)``."""
+    if value is None or isinstance(value, (bool, numbers.Number)):
+        return repr(value)
+    if isinstance(value, (str, bytes)):
+        text = repr(value)
+        return text if len(text) <= 60 else text[:57] + "...'"
+    if isinstance(value, type):
+        return f"the class {value.__name__}"
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {tuple(value.shape)}"
+    if isinstance(value, np.ndarray):
+        return f"a NumPy array of shape {value.shape}"
+    if isinstance(value, Mapping):
+        return f"{_a(type(value).__name__)} with keys {list(value)[:5]}"
+    if isinstance(value, (list, tuple)) and len(repr(value)) <= 60:
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return f"{_a(type(value).__name__)} of {len(value)} items"
+    return _a(type(value).__name__)
+
+
+def _clues(value: Any, function: str, name: str, context: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``{placeholders}`` a mistake's text may use (see ``course_utils.mistakes``)."""
+    cls = value.__name__ if isinstance(value, type) else type(value).__name__
+    keys = list(value)[:5] if isinstance(value, Mapping) else []
+    shape = getattr(value, "shape", None)
+    text = repr(value)
+    return {
+        "function": function, "name": name, "cls": cls, "a_cls": _a(cls),
+        "keys": keys, "first_key": keys[0] if keys else "conv1",
+        "shape": tuple(shape) if shape is not None else None, "dtype": getattr(value, "dtype", None),
+        "count": len(value) if hasattr(value, "__len__") else 0,
+        "described": describe(value), "value": text if len(text) <= 80 else text[:77] + "...",
+        **context,
+    }
+
+
+def refusal(error: type[Exception], function: str, name: str, expects: str, got: str, fix: str = "") -> Exception:
+    """THE message format: ``<helper>: <argument> must be <expects>, got <got>. <fix>``."""
+    where = f"{function}: " if function else ""
+    return error(f"{where}{name} must be {expects}, got {got}." + (f" {fix}" if fix else ""))
+
+
+# --------------------------------------------------------------------------
+# Rules
+# --------------------------------------------------------------------------
+
+
+def _anything(value: Any) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What an argument must be: ``expects`` in words, ``is_kind`` (else TypeError), ``is_valid`` (else ValueError).
+
+    ``role`` names the known mistakes to look for first; ``fix`` is said when a value
+    is refused and no known mistake explains it; ``context`` holds other arguments of
+    the call that a mistake may need (``loader.given(passes=3)``); ``allows_none``: None is fine.
+    """
+
+    expects: str
+    is_kind: Callable[[Any], bool]
+    is_valid: Callable[[Any], bool] = _anything
+    role: str | tuple[str, ...] = ""
+    fix: str = ""
+    context: Mapping[str, Any] = field(default_factory=dict)
+    allows_none: bool = False
+
+    def __call__(self, value: Any, name: str, function: str = "") -> Any:
+        """Return ``value`` when the rule accepts it; otherwise raise the one message."""
+        if value is None and self.allows_none:
+            return value
+        found = recognise(self.role, value, self.context) if self.role else None
+        if found is not None:
+            mistake, more = found
+            clues = {**_clues(value, function, name, self.context), **more}
+            raise refusal(mistake.error, function, name, self.expects, mistake.got.format_map(clues),
+                          mistake.fix.format_map(clues))
+        if not self.is_kind(value):
+            raise refusal(TypeError, function, name, self.expects, describe(value), self.fix)
+        if not self.is_valid(value):
+            raise refusal(ValueError, function, name, self.expects, describe(value), self.fix)
+        return value
+
+    def given(self, **context: Any) -> Rule:
+        """The same rule, knowing other arguments of the call (e.g. ``optimizer.given(model=model)``)."""
+        return replace(self, context={**self.context, **context})
+
+
+def arguments(function: str, **named: tuple[Any, Rule]) -> None:
+    """Check every argument of ``function`` with its rule, in order: ``arguments("f", n=(n, positive_int))``."""
+    for name, (value, rule) in named.items():
+        rule(value, name, function)
+
+
+def optional(rule: Rule) -> Rule:
+    """``rule``, or None."""
+    return replace(rule, expects=f"{rule.expects} or None", allows_none=True)
+
+
+def one_of(*choices: Any) -> Rule:
+    """One of ``choices`` (of the same type: 1 is not True here)."""
+    shown = ", ".join(repr(choice) for choice in choices)
+    return Rule(f"one of {shown}", _anything, lambda v: any(type(v) is type(c) and v == c for c in choices))
+
+
+def instance_of(cls: type, expects: str, fix: str = "") -> Rule:
+    """An instance of ``cls``, described as ``expects`` (e.g. ``instance_of(Augment, "a cu.Augment(...)")``)."""
+    return Rule(expects, lambda v: isinstance(v, cls), fix=fix)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+flag = Rule("True or False", lambda v: isinstance(v, (bool, np.bool_)))
+text = Rule("a string", lambda v: isinstance(v, str))
+whole_number = Rule("a whole number such as 0", _is_whole)
+positive_int = Rule("a whole number of at least 1", _is_number, lambda v: _is_whole(v) and v >= 1)
+non_negative_int = Rule("a whole number, 0 or more", _is_number, lambda v: _is_whole(v) and v >= 0)
+positive_number = Rule("a positive number", _is_number, lambda v: math.isfinite(v) and v > 0)
+non_negative_number = Rule("a number, 0 or more", _is_number, lambda v: math.isfinite(v) and v >= 0)
+share = Rule("a share between 0 and 1 (such as 1 / 10)", _is_number, lambda v: 0 <= v <= 1)
+learning_rate = Rule("a positive number such as 1e-3 (the learning rate)", _is_number,
+                     lambda v: math.isfinite(v) and v > 0)
+
+
+def index_below(count: int, what: str = "an index") -> Rule:
+    """A whole number 0 .. count - 1 (e.g. ``index_below(len(data), "an image number")``)."""
+    return Rule(f"{what} 0..{count - 1}", _is_number, lambda v: _is_whole(v) and 0 <= v < count)
+
+
+def texts(each: str, fix: str = "") -> Rule:
+    """A list (or tuple) with one string per item: ``texts("title per image")``."""
+    return Rule(f"a list with one {each}", lambda v: isinstance(v, (list, tuple)), fix=fix)
+
+
+# --- models, optimizers, loss functions --------------------------------------
+
+model = Rule("a model (a torch.nn.Module)", lambda v: isinstance(v, nn.Module), role="model")
+loss_fn = Rule("a loss function called as loss_fn(scores, labels), such as nn.CrossEntropyLoss()", callable,
+               role="loss function")
+optimizer = Rule("a torch.optim optimizer such as torch.optim.Adam(model.parameters(), lr=1e-3)",
+                 lambda v: isinstance(v, torch.optim.Optimizer), role="optimizer")
+scheduler = Rule("a learning-rate scheduler from torch.optim.lr_scheduler (with a step() method)",
+                 lambda v: callable(getattr(v, "step", None)), role="scheduler")
 
 
 def trainable_parameters(model: nn.Module) -> list[nn.Parameter]:
@@ -81,82 +214,69 @@ def trainable_parameters(model: nn.Module) -> list[nn.Parameter]:
     return trainable
 
 
-def check_optimizer(optimizer: Any, model: nn.Module) -> torch.optim.Optimizer:
-    """The optimizer must update THIS model's parameters.
+# --- loaders and data --------------------------------------------------------
 
-    The classic notebook bug: re-create the model (``model = ConvNet()``) but keep the
-    optimizer made for the old one. It then steps weights nobody uses and the new
-    model never learns.
+loader = Rule("a loader that yields (X, y) batches", lambda v: isinstance(v, Iterable), role="loader",
+              fix="This cannot be looped over: pass a cu.TensorLoader, a torch DataLoader or a list of (X, y) pairs.")
+images = Rule("a tensor or NumPy array of images", lambda v: hasattr(v, "shape") or isinstance(v, (list, tuple)),
+              role="images")
+class_labels = Rule("class numbers such as 0, 1, 2, one per image (a tensor, array or list)",
+                    lambda v: hasattr(v, "shape") or isinstance(v, (list, tuple)), role="labels")
+class_names = Rule("a list of class names, e.g. train.classes",
+                   lambda v: hasattr(v, "__len__") and hasattr(v, "__getitem__") and not isinstance(v, Mapping),
+                   role="class names")
+# --- what pictures of convolutions and evaluations take ---------------------
+
+kernels = Rule("a dict {name: kernel}", lambda v: isinstance(v, Mapping), role="kernels")
+weight = Rule("a convolution layer's weight, out×in×k×k (e.g. model.conv1.weight)",
+              lambda v: hasattr(v, "shape") or isinstance(v, (list, tuple)), role="weight")
+activation = Rule("one layer's output for one image, C×H×W (recorded with cu.capture_activations)",
+                  lambda v: hasattr(v, "shape") or isinstance(v, (list, tuple)), role="activation")
+confusion = Rule("the Evaluation from cu.evaluate, or a square matrix of counts",
+                 lambda v: hasattr(v, "confusion") or hasattr(v, "shape") or isinstance(v, (list, tuple)),
+                 role=("evaluation result", "confusion"))
+per_class_table = Rule("the Evaluation from cu.evaluate, or its .per_class table",
+                       lambda v: hasattr(v, "per_class") or hasattr(v, "columns") or hasattr(v, "index"),
+                       role=("evaluation result", "per-class table"))
+colour_map = Rule("the name of a matplotlib colour map such as 'viridis', 'gray' or 'magma'", _anything,
+                  lambda v: isinstance(v, matplotlib.colors.Colormap) or (isinstance(v, str) and v in matplotlib.colormaps))
+
+
+def numbers_of(values: Any, name: str, function: str = "") -> np.ndarray:
+    """``values`` -- a tensor, NumPy array or list of numbers -- as a NumPy array (on the CPU, detached).
+
+    This is the one place where pictures turn tensors into NumPy arrays; anything that
+    is not numbers is refused with the one message.
+
+    Example:
+        >>> numbers_of(torch.tensor([1.5, 2.0], dtype=torch.bfloat16), "x")
+        array([1.5, 2. ], dtype=float32)
     """
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim optimizer such as "
-                        f"torch.optim.Adam(model.parameters(), lr=1e-3), got {type(optimizer).__name__}.")
-    model_parameters = {id(p) for p in model.parameters()}
-    optimized = [p for group in optimizer.param_groups for p in group["params"]]
-    if optimized and not any(id(p) in model_parameters for p in optimized):
-        raise ValueError("The optimizer updates none of this model's parameters: it was made for another "
-                         "model (did you create the model again after the optimizer?). Create the optimizer "
-                         "after the model: optimizer = torch.optim.Adam(model.parameters(), lr=...)")
-    return optimizer
-
-
-def check_scheduler(scheduler: Any, optimizer: torch.optim.Optimizer | None) -> Any:
-    """A learning-rate scheduler must have ``step()`` and drive the optimizer that ``train`` uses."""
-    if scheduler is None:
-        return None
-    if not callable(getattr(scheduler, "step", None)):
-        raise TypeError(f"scheduler must be a learning-rate scheduler from torch.optim.lr_scheduler "
-                        f"(with a step() method), got {type(scheduler).__name__}.")
-    if optimizer is None:
-        raise ValueError("A scheduler changes the learning rate of one optimizer: pass that optimizer too, "
-                         "e.g. train(..., optimizer=optimizer, scheduler=OneCycleLR(optimizer, ...)).")
-    if getattr(scheduler, "optimizer", optimizer) is not optimizer:
-        raise ValueError("The scheduler was created for a different optimizer than the one passed to train; "
-                         "create it with the same optimizer: OneCycleLR(optimizer, ...).")
-    return scheduler
-
-
-def check_loss_fn(loss_fn: Any) -> Any:
-    """A loss function is called as ``loss_fn(scores, labels)``."""
-    if isinstance(loss_fn, type):
-        raise TypeError(f"loss_fn must be a loss function, but got the class {loss_fn.__name__}; "
-                        f"create one: loss_fn={loss_fn.__name__}()")
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable as loss_fn(scores, labels), such as "
-                        f"nn.CrossEntropyLoss(); got {type(loss_fn).__name__}.")
-    return loss_fn
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu()
+        return (values.float() if values.dtype == torch.bfloat16 else values).numpy()   # NumPy has no bfloat16
+    if isinstance(values, (list, tuple)) and values and all(isinstance(v, torch.Tensor) for v in values):
+        shapes = {tuple(v.shape) for v in values}
+        if len(shapes) > 1:
+            raise refusal(TypeError, function, name, "numbers (one tensor, or tensors of one shape)",
+                          f"a list of tensors of different shapes {sorted(shapes)[:4]}", "Pass one tensor.")
+        return np.stack([numbers_of(v, name, function) for v in values])
+    expects = "numbers (a tensor, array or list of numbers)"
+    try:
+        array = np.asarray(values)
+    except (ValueError, TypeError) as error:
+        raise refusal(TypeError, function, name, expects, f"{describe(values)} ({error})") from None
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise refusal(TypeError, function, name, expects, describe(values))
+    return array
 
 
 # --------------------------------------------------------------------------
-# Loaders
+# What flows through train, evaluate and predict: batches and scores
 # --------------------------------------------------------------------------
 
-
-def check_loader(loader: Any, what: str, name: str = "loader", *, passes: int = 1) -> None:
-    """Refuse things that are not loaders of ``(X, y)`` batches, with a hint.
-
-    ``passes`` is how many times the caller will loop over the loader (epochs): a
-    generator or another one-shot iterator can be looped over only once.
-    """
-    if isinstance(loader, torch.Tensor):
-        raise TypeError(f"{what} needs a loader that yields (X, y) batches as {name}, not a single tensor. "
-                        "Use cu.TensorLoader, or wrap tensors: "
-                        "torch.utils.data.DataLoader(TensorDataset(X, y), batch_size=64).")
-    if type(loader).__name__ == "ImageSet":
-        raise TypeError(f"{what} needs a loader of mini-batches as {name}, not a whole ImageSet; wrap it: "
-                        f"cu.TensorLoader(data, batch_size=64, shuffle=True).")
-    if (isinstance(loader, (tuple, list)) and len(loader) == 2
-            and all(isinstance(part, torch.Tensor) for part in loader)
-            and loader[0].ndim >= 2 and loader[1].ndim == 1):
-        raise TypeError(f"{what} got one batch (X, y) as {name}, not a loader of batches. "
-                        f"Pass the loader itself, or a list with that one batch: [(X, y)].")
-    if not isinstance(loader, Iterable):
-        raise TypeError(f"{what} needs a loader that yields (X, y) batches as {name}; "
-                        f"got {type(loader).__name__}, which cannot be looped over.")
-    if passes > 1 and iter(loader) is loader:
-        raise ValueError(f"{name} is a generator (or another iterator), which can be looped over only once, "
-                         f"but {what} would loop over it {passes} times (one per epoch). Pass a list, a "
-                         f"cu.TensorLoader or a DataLoader instead.")
+inputs = Rule("floating point (e.g. torch.float32): normalized images, not raw pixels",
+              lambda v: isinstance(v, torch.Tensor), lambda v: v.is_floating_point(), role="inputs")
 
 
 def empty_loader_error(what: str) -> ValueError:
@@ -175,54 +295,35 @@ def loader_classes(loader: Any) -> tuple[str, ...] | None:
     return None if names is None else tuple(str(name) for name in names)
 
 
-# --------------------------------------------------------------------------
-# One batch and the model's scores
-# --------------------------------------------------------------------------
-
-
 def split_batch(batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """Unpack one batch into (inputs, labels), with a clear error for anything else."""
     if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-        raise TypeError(
-            "Each batch from the loader must be a pair (X, y) of inputs and labels; "
-            f"got a {type(batch).__name__}"
-            + (f" with {len(batch)} items." if isinstance(batch, (tuple, list)) else ".")
-        )
+        raise refusal(TypeError, "", "Each batch from the loader", "a pair (X, y) of inputs and labels",
+                      describe(batch))
     return batch[0], batch[1]
 
 
 def check_inputs(X: Any) -> None:
     """Inputs must be a floating-point tensor (normalized images, not raw uint8 pixels)."""
-    if not isinstance(X, torch.Tensor):
-        raise TypeError(f"Inputs X must be a torch.Tensor, got {type(X).__name__}.")
-    if not X.is_floating_point():
-        raise TypeError(
-            f"Inputs X must be floating point (e.g. torch.float32), got {X.dtype}. "
-            "Raw images are uint8 (0..255): convert and normalize them first, e.g. "
-            "X.float() / 255, or use cu.TensorLoader, which normalizes for you."
-        )
+    inputs(X, "Inputs X")
 
 
 def check_labels(y: Any) -> torch.Tensor:
     """Labels must be a 1-D tensor of class indices; return them as int64."""
     if not isinstance(y, torch.Tensor):
-        raise TypeError(f"Labels y must be a torch.Tensor of class indices, got {type(y).__name__}.")
+        raise refusal(TypeError, "", "Labels y", "a torch.Tensor of class indices", describe(y))
     if y.is_floating_point() or y.dtype == torch.bool or y.ndim != 1:
-        raise TypeError(
-            "Labels y must be a 1-D tensor of whole-number class indices (0, 1, 2, ...); "
-            f"got dtype {y.dtype} and shape {tuple(y.shape)}."
-        )
+        raise refusal(TypeError, "", "Labels y", "a 1-D tensor of whole-number class indices (0, 1, 2, ...)",
+                      f"dtype {y.dtype} and shape {tuple(y.shape)}")
     return y.long()
 
 
 def check_scores(scores: Any, batch_size: int) -> None:
     """The model must give one row of class scores per example: a 2-D tensor."""
     if not isinstance(scores, torch.Tensor) or scores.ndim != 2:
-        shape = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(scores).__name__
-        raise ValueError(
-            f"The model's output must be 2-D (batch size, number of classes); got {shape}. "
-            "A convolutional model usually needs nn.Flatten() before its last nn.Linear layer."
-        )
+        shape = f"shape {tuple(scores.shape)}" if isinstance(scores, torch.Tensor) else describe(scores)
+        raise refusal(ValueError, "", "The model's output", "2-D (batch size, number of classes)", shape,
+                      "A convolutional model usually needs nn.Flatten() before its last nn.Linear layer.")
     if scores.shape[0] != batch_size:
         raise ValueError(
             f"The model gave {scores.shape[0]} rows of scores for a batch of {batch_size} inputs. "

@@ -34,7 +34,7 @@ import it.
 
 Example:
     >>> import course_utils as cu
-    >>> cu.data_dir()            # doctest: +SKIP
+    >>> cu.data.data_dir()            # doctest: +SKIP
     PosixPath('/home/me/course-kit/data')
     >>> cu.num_epochs(10)        # 10, or 1 when COURSE_FAST=1  # doctest: +SKIP
     10
@@ -67,7 +67,7 @@ SPEED_WINDOW = 10.0
 #: training has seen so far, the seconds since training started, the learning rate,
 #: the mean loss and accuracy since the last row, and (at the last row of each epoch,
 #: when ``train`` was given validation data) the validation loss and accuracy.
-#: (Kept here, in a module without heavy imports, so plotting need not import torch.)
+#: (Kept here so that ``train``, which writes them, and the plots, which read them, share one definition.)
 HISTORY_COLUMNS = ["epoch", "batch", "examples", "seconds", "lr", "loss", "accuracy", "val_loss", "val_accuracy"]
 
 #: The columns every history must have to be plotted (a hand-written loop may record only these).
@@ -180,6 +180,8 @@ def _file_on_the_way(folder: Path) -> Path | None:
 def fast_mode() -> bool:
     """True when ``COURSE_FAST`` is set to 1, true, yes or on (any case).
 
+    Every lecture's first cell prints it; lecture 01's set-up explains fast mode.
+
     Example:
         >>> import os
         >>> os.environ["COURSE_FAST"] = "1"
@@ -197,6 +199,8 @@ def synthetic_fallback() -> bool:
 
 def num_epochs(epochs: int) -> int:
     """How many epochs to train: ``epochs``, or at most 1 in fast mode.
+
+    Lecture 03 passes ``cu.num_epochs(3)`` to its hand-written training loop (section 6).
 
     Example:
         >>> num_epochs(5)          # with COURSE_FAST unset  # doctest: +SKIP

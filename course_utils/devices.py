@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from course_utils import checks
+
 
 def available_devices() -> list[str]:
     """Names of the device types this machine can use, best first."""
@@ -37,7 +39,8 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
     """Pick the device to compute on: a CUDA GPU, else Apple's MPS, else the CPU.
 
     Pass ``prefer`` ("cuda", "cuda:1", "mps" or "cpu") to choose yourself; you
-    get a clear error when that device is not available on this machine.
+    get a clear error when that device is not available on this machine. Every
+    lecture's first cell calls it; lecture 07 shows what a GPU buys (section 7).
 
     Example:
         >>> get_device()                     # doctest: +SKIP
@@ -96,7 +99,8 @@ def seed_everything(seed: int = 0) -> None:
     algorithms, and a few kernels add numbers in varying order; see
     ``torch.use_deterministic_algorithms``), different PyTorch versions or
     hardware, ``DataLoader`` worker processes, and NumPy ``Generator`` objects
-    you create yourself without a seed.
+    you create yourself without a seed. Every lecture's first cell calls it; lecture 01's
+    set-up says why (so that runs repeat).
 
     Example:
         >>> seed_everything(0)
@@ -105,8 +109,7 @@ def seed_everything(seed: int = 0) -> None:
         >>> bool((torch.rand(2) == a).all())
         True
     """
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be a whole number, got {seed!r}.")
+    checks.whole_number(seed, "seed", "seed_everything")
     random.seed(seed)
     np.random.seed(seed % 2**32)  # NumPy only accepts seeds in 0 .. 2**32 - 1
     # torch.manual_seed seeds the CPU and every CUDA device too, so a separate

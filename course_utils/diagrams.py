@@ -25,8 +25,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
 
-import course_utils.plot_checks as checks  # the argument checks (no torch either)
-from course_utils.plotting import RIGHT_COLOR, WINDOW_COLORS, check_positive, format_number
+from course_utils import checks
+from course_utils.figures import RIGHT_COLOR, WINDOW_COLORS, format_number
 
 
 # ---------------------------------------------------------------------------
@@ -55,17 +55,19 @@ def draw_network(
     written underneath. The title counts the weights and biases.
 
     Example:
-        fig = cu.draw_network([784, 128, 10], ["pixels", "hidden", "classes"])
+        fig = cu.diagrams.draw_network([784, 128, 10], ["pixels", "hidden", "classes"])
     """
-    if isinstance(layer_sizes, (str, bytes)) or not hasattr(layer_sizes, "__iter__"):
-        raise TypeError(f"layer_sizes must be a list of layer sizes, e.g. [784, 128, 10], got {layer_sizes!r}")
-    if isinstance(labels, str):
-        raise TypeError(f"labels must be a list with one label per layer, got one string {labels!r}")
+    checks.arguments(
+        "draw_network",
+        layer_sizes=(layer_sizes, checks.Rule("a list of layer sizes, at least 2 (input and output), e.g. "
+                                              "[784, 128, 10]", lambda v: isinstance(v, (list, tuple)),
+                                              lambda v: len(v) >= 2)),
+        labels=(labels, checks.optional(checks.texts("label per layer"))),
+        title=(title, checks.optional(checks.text)),
+    )
     sizes = list(layer_sizes)
-    if len(sizes) < 2:
-        raise ValueError(f"a network needs at least 2 layers (input and output), got layer_sizes={sizes}")
-    for size in sizes:
-        check_positive(size, "every layer size")
+    for index, size in enumerate(sizes):
+        checks.positive_int(size, f"layer_sizes[{index}]", "draw_network")
     if labels is None:
         hidden = ["hidden"] if len(sizes) == 3 else [f"hidden {i}" for i in range(1, len(sizes) - 1)]
         labels = ["input"] + hidden + ["output"]
@@ -134,9 +136,9 @@ def draw_operator(ax: Axes, symbol: str) -> None:
     ax.axis("off")
 
 
-def as_number_grid(values: Any, name: str) -> np.ndarray:
+def as_number_grid(values: Any, name: str, function: str) -> np.ndarray:
     """Return a small 2-D numeric array, or raise a ValueError naming the argument."""
-    grid = checks.as_numbers(values, name, "the diagram").astype(float)
+    grid = checks.numbers_of(values, name, function).astype(float)
     if grid.ndim != 2 or grid.size == 0:
         raise ValueError(f"{name} should be a 2-D grid of numbers such as [[0, 1], [2, 3]], got shape {grid.shape}")
     return grid
@@ -162,11 +164,13 @@ def draw_convolution_example(input: Any = None, kernel: Any = None, *, title: st
     kernel is not flipped (strictly, this is cross-correlation).
 
     Example:
-        fig = cu.draw_convolution_example()
-        fig = cu.draw_convolution_example([[1, 2, 0], [0, 1, 3], [2, 2, 1]], [[1, 0], [0, -1]])
+        fig = cu.diagrams.draw_convolution_example()
+        fig = cu.diagrams.draw_convolution_example([[1, 2, 0], [0, 1, 3], [2, 2, 1]], [[1, 0], [0, -1]])
     """
-    image = as_number_grid([[0, 1, 2], [3, 4, 5], [6, 7, 8]] if input is None else input, "input")
-    weights = as_number_grid([[0, 1], [2, 3]] if kernel is None else kernel, "kernel")
+    checks.arguments("draw_convolution_example", title=(title, checks.optional(checks.text)))
+    image = as_number_grid([[0, 1, 2], [3, 4, 5], [6, 7, 8]] if input is None else input, "input",
+                           "draw_convolution_example")
+    weights = as_number_grid([[0, 1], [2, 3]] if kernel is None else kernel, "kernel", "draw_convolution_example")
     if weights.shape[0] > image.shape[0] or weights.shape[1] > image.shape[1]:
         raise ValueError(f"the kernel {weights.shape} must not be larger than the input {image.shape}")
     output = cross_correlate(image, weights)
@@ -202,12 +206,12 @@ def draw_max_pooling(input: Any = None, size: int = 2, *, title: str | None = No
     The largest value in each window is bold and framed. Default input: a 4×4 grid.
 
     Example:
-        fig = cu.draw_max_pooling()
-        fig = cu.draw_max_pooling(np.arange(36).reshape(6, 6), size=3)
+        fig = cu.diagrams.draw_max_pooling()
+        fig = cu.diagrams.draw_max_pooling(np.arange(36).reshape(6, 6), size=3)
     """
     default = [[1, 3, 2, 4], [5, 6, 1, 2], [7, 2, 9, 0], [3, 4, 1, 8]]
-    image = as_number_grid(default if input is None else input, "input")
-    check_positive(size, "size")
+    checks.arguments("draw_max_pooling", size=(size, checks.positive_int), title=(title, checks.optional(checks.text)))
+    image = as_number_grid(default if input is None else input, "input", "draw_max_pooling")
     if image.shape[0] % size or image.shape[1] % size:
         raise ValueError(f"the input {image.shape[0]}×{image.shape[1]} does not split into {size}×{size} windows; "
                          f"use a size that divides both sides, or crop the input")
@@ -264,10 +268,10 @@ def draw_residual_block(channels: int = 64, *, title: str | None = None) -> Figu
     number of channels and the image size, so that ``x`` and ``F(x)`` can be added.
 
     Example:
-        fig = cu.draw_residual_block(channels=64)
+        fig = cu.diagrams.draw_residual_block(channels=64)
     """
-    if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
-        raise ValueError(f"channels must be a whole number of at least 1, got {channels!r}.")
+    checks.arguments("draw_residual_block", channels=(channels, checks.positive_int),
+                     title=(title, checks.optional(checks.text)))
     fig, ax = plt.subplots(figsize=(5.6, 6.2), layout="constrained")
     layers = [f"conv 3×3, {channels} → {channels}, padding 1", "batch norm", "ReLU",
               f"conv 3×3, {channels} → {channels}, padding 1", "batch norm", "ReLU"]

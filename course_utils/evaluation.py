@@ -45,21 +45,22 @@ def predict(
     restored afterwards. On a CPU, convolutional models get big batches in
     slices (see ``CPU_SLICE``), so hooks on the model (``cu.capture_activations``)
     see several forward passes: to record one batch, call the model yourself.
+    Lecture 03 takes the class with the largest score by hand, ``scores.argmax(dim=1)``
+    (section 3); this does it for a whole loader or tensor.
 
     Example:
         >>> model = nn.Linear(4, 3)
         >>> predict(model, torch.zeros(5, 4)).shape
         torch.Size([5])
     """
-    checks.check_model(model, "predict")
-    checks.check_positive_int(batch_size, "batch_size")
+    checks.arguments("predict", model=(model, checks.model), batch_size=(batch_size, checks.positive_int))
     if isinstance(data, torch.Tensor):
-        checks.check_inputs(data)
+        checks.inputs(data, "data", "predict")
         if len(data) == 0:
             raise ValueError("predict got an empty tensor: there is nothing to predict.")
         batches: Iterable = torch.split(data, batch_size)
     else:
-        checks.check_loader(data, "predict", "data")
+        checks.loader(data, "data", "predict")
         batches = (checks.split_batch(item)[0] for item in data)
     device = use_device(model, device)
     predictions = []
@@ -77,6 +78,8 @@ def accuracy(predictions: Any, labels: Any) -> float:
     """The share (0-1) of predictions that equal the labels.
 
     Both are 1-D sequences of class indices (tensors, NumPy arrays or lists).
+    Lecture 01 computes it by hand for a smaller benchmark: ``correct = predictions == labels``,
+    then ``correct[keep].float().mean()`` (section 3).
 
     Example:
         >>> accuracy(torch.tensor([0, 1, 1, 2]), torch.tensor([0, 1, 2, 2]))
@@ -109,7 +112,7 @@ def confusion_matrix(labels: Any, predictions: Any, num_classes: int) -> np.ndar
     """Count how often each true class (row) was predicted as each class (column).
 
     The diagonal holds the correct predictions; ``matrix[3, 5]`` counts images
-    of class 3 that the model called class 5.
+    of class 3 that the model called class 5. Lecture 03 introduces it (section 8).
 
     Example:
         >>> confusion_matrix([0, 0, 1, 1], [0, 1, 1, 1], num_classes=2)
@@ -130,8 +133,11 @@ def confusion_matrix(labels: Any, predictions: Any, num_classes: int) -> np.ndar
 def per_class_accuracy(labels: Any, predictions: Any, classes: Iterable[str]) -> pd.DataFrame:
     """A table with one row per class: correct, total and accuracy (NaN when a class has no images).
 
+    Lecture 01 reads this table as ``evaluation.per_class`` and checks by hand that the
+    overall accuracy is its weighted average (section 3).
+
     Example:
-        >>> per_class_accuracy([0, 0, 1], [0, 1, 1], ["cat", "dog", "frog"])
+        >>> per_class_accuracy([0, 0, 1], [0, 1, 1], ["cat", "dog", "frog"])   # doctest: +NORMALIZE_WHITESPACE
               correct  total  accuracy
         class
         cat         1      2       0.5
@@ -203,13 +209,11 @@ class Evaluation:
 
 #: On a CPU, a model with 2-D convolutions sees each evaluation batch in slices of at most
 #: this many inputs. Without gradients a big batch looks free, but every layer then writes and
-#: reads back far more memory than the processor's cache holds: the lecture ConvNet's first layer
-#: alone makes 210 MB of outputs for 512 CIFAR-10 images, 26 MB for 64. In slices the data a layer
-#: has just written is more often still in the cache when the next layer reads it. 64 was among
-#: the fastest slice sizes measured (16 to 512); on a 2-core CPU the test set in batches of 512
-#: took 1.8-2 times as long whole as in slices of 64 (``benchmarks/bench_evaluate.py``; README).
-#: Fully connected models have small activations, so they get whole batches; so does a GPU: its
-#: memory is fast and big batches keep it busy. The scores are the same up to rounding.
+#: reads back far more memory than the processor's cache holds (the lecture ConvNet's first layer
+#: makes 210 MB of outputs for 512 CIFAR-10 images, 26 MB for 64); in slices, what a layer has just
+#: written is more often still in the cache when the next layer reads it. The measurements are in
+#: docs/measurements.md. Fully connected models have small activations, so they get whole batches;
+#: so does a GPU. The scores are the same up to rounding.
 CPU_SLICE = 64
 
 
@@ -294,6 +298,10 @@ def evaluate(
 ) -> Evaluation:
     """Measure a classifier on a whole loader: accuracy, loss, and all predictions.
 
+    Lecture 03 writes this loop by hand as ``evaluate_accuracy`` (section 7): evaluation
+    mode, ``torch.no_grad()``, the ``argmax`` of the scores, count the hits. ``evaluate``
+    also keeps every prediction, so that you can dig deeper (section 8).
+
     The model runs in evaluation mode without gradients; each layer gets its
     previous mode back afterwards. On a CPU a model with convolutions gets each
     batch in slices of ``CPU_SLICE`` images, which is faster for big batches and
@@ -312,11 +320,8 @@ def evaluate(
         >>> result.per_class                            # doctest: +SKIP
         >>> fig = cu.plot_confusion_matrix(result)      # doctest: +SKIP
     """
-    checks.check_model(model, "evaluate")
-    checks.check_loader(loader, "evaluate")
-    checks.check_flag(tta, "tta")
-    if loss_fn is not None:
-        checks.check_loss_fn(loss_fn)
+    checks.arguments("evaluate", model=(model, checks.model), loader=(loader, checks.loader),
+                     loss_fn=(loss_fn, checks.optional(checks.loss_fn)), tta=(tta, checks.flag))
     device = use_device(model, device)
     loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
     return measure(model, loader, device, loss_fn, tta=tta)

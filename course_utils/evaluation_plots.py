@@ -1,19 +1,20 @@
-"""Pictures of how training went and what a model gets wrong: curves, confusion matrices, per-class bars.
+"""Pictures of what a model gets wrong: the confusion matrix and the accuracy of each class.
 
-- ``plot_history``: loss and accuracy against epochs, training and validation, for one or several runs;
 - ``plot_confusion_matrix``: which true class (row) is predicted as which (column);
 - ``plot_per_class_accuracy``: one bar per class, worst at the top, with the overall accuracy.
 
-Each takes what ``cu.train`` and ``cu.evaluate`` return and gives back a matplotlib ``Figure``.
+Each takes what ``cu.evaluate`` returns (or its ``.confusion`` / ``.per_class``) and gives
+back a matplotlib ``Figure``. The training curves are in ``training_plots``.
 
 Example::
 
-    fig = cu.plot_history(history)
-    fig = cu.plot_confusion_matrix(cu.evaluate(model, val_loader))
+    result = cu.evaluate(model, val_loader)
+    fig = cu.plot_confusion_matrix(result)
+    fig = cu.plot_per_class_accuracy(result, chance=1 / len(result.classes))
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import matplotlib
@@ -22,92 +23,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-import course_utils.plot_checks as checks  # the argument checks (no torch either)
-from course_utils.config import CORE_HISTORY_COLUMNS  # config imports nothing heavy (no torch)
-from course_utils.plotting import LINE_COLORS, RIGHT_COLOR, WHITE_BOX
-
-
-# ---------------------------------------------------------------------------
-# Training curves and evaluation
-# ---------------------------------------------------------------------------
-
-def epochs_from_history(history: pd.DataFrame, name: str) -> np.ndarray:
-    """Return the x axis in epochs: examples seen / examples in one epoch.
-
-    Examples per epoch = the number of examples seen at the end of epoch 1.
-    """
-    if not isinstance(history, pd.DataFrame):
-        raise ValueError(
-            f"history {name!r} should be a pandas DataFrame (what cu.train returns), got {type(history).__name__}"
-        )
-    missing = [c for c in CORE_HISTORY_COLUMNS if c not in history.columns]
-    if missing:
-        raise ValueError(
-            f"history {name!r} lacks the column(s) {missing}; expected at least the columns "
-            f"{list(CORE_HISTORY_COLUMNS)} (cu.train returns them), got {list(history.columns)}"
-        )
-    if history.empty:
-        raise ValueError(f"history {name!r} is empty: nothing to plot")
-    first_epoch = history.loc[history["epoch"] == 1, "examples"]
-    if first_epoch.empty:
-        raise ValueError(f"history {name!r} has no rows for epoch 1, so the size of an epoch is unknown")
-    return history["examples"].to_numpy(dtype=float) / float(first_epoch.max())
-
-
-def validation_points(history: pd.DataFrame, epochs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(x, validation loss, validation accuracy) at the rows where ``train`` measured validation data."""
-    if not {"val_loss", "val_accuracy"} <= set(history.columns):
-        return np.array([]), np.array([]), np.array([])
-    measured = history["val_accuracy"].notna().to_numpy()
-    return (epochs[measured], history["val_loss"].to_numpy(dtype=float)[measured],
-            history["val_accuracy"].to_numpy(dtype=float)[measured])
-
-
-def plot_history(histories: pd.DataFrame | Mapping[str, pd.DataFrame], *, title: str | None = None) -> Figure:
-    """Plot loss and accuracy (%) against epochs: training curves, and validation where measured.
-
-    ``histories`` is the DataFrame from ``cu.train`` or a dict ``{"run name": history, ...}``
-    to compare runs on the same axes. The x axis counts epochs, including fractions:
-    0.5 = half of the training set seen once. Training values (solid lines) are means
-    over the batches since the previous point, measured while the model learned;
-    validation values (dashed, large markers; when ``train`` was given ``validation=``)
-    are measured after each epoch on held-out images. A validation curve that turns up
-    while the training curve keeps going down is the picture of **overfitting**.
-
-    Example:
-        history = cu.train(model, train_loader, epochs=3, validation=val_loader)
-        fig = cu.plot_history(history)
-        fig = cu.plot_history({"linear": history_linear, "hidden layer": history_mlp})
-    """
-    runs = {"": histories} if isinstance(histories, pd.DataFrame) else dict(histories)
-    if not runs:
-        raise ValueError("got an empty dict of histories: nothing to plot")
-    epochs_of = {name: epochs_from_history(history, str(name)) for name, history in runs.items()}
-    with_validation = any(len(validation_points(runs[name], epochs)[0]) for name, epochs in epochs_of.items())
-    fig, (loss_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
-    for i, (name, history) in enumerate(runs.items()):
-        epochs = epochs_of[name]
-        color = LINE_COLORS[i % len(LINE_COLORS)]
-        prefix = f"{name}: " if name != "" else ""
-        label = f"{prefix}training" if with_validation or name == "" else str(name)
-        style = dict(color=color, marker="o", markersize=3, label=label)
-        loss_ax.plot(epochs, history["loss"].to_numpy(dtype=float), **style)
-        accuracy_ax.plot(epochs, 100 * history["accuracy"].to_numpy(dtype=float), **style)
-        x, val_loss, val_accuracy = validation_points(history, epochs)
-        if len(x):
-            style = dict(color=color, marker="s", markersize=6, linestyle="--", linewidth=2,
-                         markeredgecolor="white", label=f"{prefix}validation")
-            loss_ax.plot(x, val_loss, **style)
-            accuracy_ax.plot(x, 100 * val_accuracy, **style)
-    loss_ax.set(xlabel="epoch", ylabel="loss", title="Loss (lower is better)")
-    accuracy_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy (higher is better)")
-    for ax in (loss_ax, accuracy_ax):
-        ax.set_xlim(left=0)
-        ax.grid(alpha=0.3)
-    accuracy_ax.legend(fontsize=8)
-    if title is not None:
-        fig.suptitle(title)
-    return fig
+from course_utils import checks
+from course_utils.figures import RIGHT_COLOR, WHITE_BOX
 
 
 def confusion_and_classes(confusion: Any, classes: Sequence[str] | None) -> tuple[np.ndarray, list[str]]:
@@ -116,7 +33,7 @@ def confusion_and_classes(confusion: Any, classes: Sequence[str] | None) -> tupl
         if classes is None:
             classes = getattr(confusion, "classes", None)
         confusion = confusion.confusion
-    matrix = checks.as_numbers(confusion, "confusion", "plot_confusion_matrix")
+    matrix = checks.numbers_of(confusion, "confusion", "plot_confusion_matrix")
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.size == 0:
         raise ValueError(f"expected a square confusion matrix (classes × classes), got shape {tuple(matrix.shape)}")
     if (matrix < 0).any():
@@ -140,16 +57,17 @@ def plot_confusion_matrix(
     With ``normalize=True`` (the default) each row shows shares of that true class
     (a row adds up to 1; the diagonal is the per-class accuracy); ``normalize=False``
     shows counts. Cells are annotated (with many classes, only the non-zero cells,
-    in a small font). Rows of classes with no examples stay grey.
+    in a small font). Rows of classes with no examples stay grey. Lecture 03 reads its
+    first confusion matrix (section 8).
 
     Example:
         result = cu.evaluate(model, test_loader)
         fig = cu.plot_confusion_matrix(result)
         fig = cu.plot_confusion_matrix(result.confusion, result.classes, normalize=False)
     """
-    checks.check_confusion(confusion)
-    checks.check_classes(classes, "plot_confusion_matrix")
-    checks.check_flag(normalize, "normalize")
+    checks.arguments("plot_confusion_matrix", confusion=(confusion, checks.confusion),
+                     classes=(classes, checks.optional(checks.class_names)), normalize=(normalize, checks.flag),
+                     title=(title, checks.optional(checks.text)))
     matrix, names = confusion_and_classes(confusion, classes)
     k = len(names)
     totals = matrix.sum(axis=1, keepdims=True)
@@ -220,18 +138,16 @@ def plot_per_class_accuracy(
     ``per_class`` is ``Evaluation.per_class`` (a DataFrame with an ``accuracy`` column,
     0–1, indexed by class name) or the Evaluation itself. ``chance=`` (a share, e.g.
     ``1 / 10``) adds a dotted line for guessing. Classes without test images (NaN
-    accuracy) are listed at the bottom as "no examples".
+    accuracy) are listed at the bottom as "no examples". Lecture 01 draws it to show
+    what one overall accuracy hides (section 3).
 
     Example:
         result = cu.evaluate(model, test_loader)
         fig = cu.plot_per_class_accuracy(result, chance=1 / len(result.classes))
     """
-    checks.check_per_class(per_class)
-    if chance is not None:
-        checks.check_number(chance, "chance", positive=False)
+    checks.arguments("plot_per_class_accuracy", per_class=(per_class, checks.per_class_table),
+                     chance=(chance, checks.optional(checks.share)), title=(title, checks.optional(checks.text)))
     accuracy, overall = per_class_and_overall(per_class)
-    if chance is not None and not 0 <= chance <= 1:
-        raise ValueError(f"chance should be a share between 0 and 1 (e.g. 1 / 10), got {chance}")
     measured = accuracy.dropna().sort_values()  # worst first
     unseen = [str(name) for name in accuracy.index[accuracy.isna()]]
     names = [str(name) for name in measured.index] + unseen

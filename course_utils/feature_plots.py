@@ -24,31 +24,16 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy.signal import convolve2d
 
-import course_utils.plot_checks as checks  # the argument checks (no torch either)
-from course_utils.plotting import check_positive, format_number, image_grid, min_max_scale, to_display_array, to_numpy
+from course_utils import checks
+from course_utils.figures import as_grey_image, format_number, image_grid, min_max_scale, to_display_array
 
-if TYPE_CHECKING:  # only for type hints; drawing works without importing torch
+if TYPE_CHECKING:  # only for type hints
     import torch
 
 
 # ---------------------------------------------------------------------------
 # Convolutions, kernels and feature maps
 # ---------------------------------------------------------------------------
-
-
-def as_grey_image(image: Any) -> np.ndarray:
-    """Return one grey image as a 2-D float array (uint8 divided by 255); 1×H×W is accepted too."""
-    x = to_numpy(image)
-    while x.ndim > 2 and x.shape[0] == 1:
-        x = x[0]
-    if x.ndim != 2 or x.size == 0:
-        shape = tuple(to_numpy(image).shape)
-        hint = (" A colour image? Take one channel, e.g. image[0], or their mean: image.float().mean(0)."
-                if len(shape) == 3 and shape[0] == 3 else "")
-        raise ValueError(f"expected one grey image H×W (e.g. images[0, 0]), got shape {shape}.{hint}")
-    if np.issubdtype(x.dtype, np.integer):
-        return x.astype(float) / 255
-    return x.astype(float)
 
 
 def kernel_text(kernel: np.ndarray) -> str:
@@ -72,19 +57,21 @@ def show_convolution(
     percentile of the absolute values, so that a few extreme pixels do not wash out
     everything else (the colour bar's pointed ends mark the clipped values). Note: convolve2d flips the kernel (mathematical convolution); PyTorch's
     ``nn.Conv2d`` does not (cross-correlation). For symmetric kernels that is the same;
-    for an edge detector it swaps the sign.
+    for an edge detector it swaps the sign. Lecture 05 writes the convolution by hand
+    (``cross_correlate``, section 2), then applies hand-made kernels to a photograph with
+    this function (section 3).
 
     Example:
         kernels = {"vertical edges": [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],
                    "blur": np.ones((3, 3)) / 9}
         fig = cu.show_convolution(train.images[0, 0], kernels)
     """
-    checks.check_images(image, "show_convolution")
-    checks.check_kernels(kernels)
-    picture = as_grey_image(checks.as_numbers(image, "image", "show_convolution"))
+    checks.arguments("show_convolution", image=(image, checks.images), kernels=(kernels, checks.kernels),
+                     title=(title, checks.optional(checks.text)))
+    picture = as_grey_image(checks.numbers_of(image, "image", "show_convolution"))
     if not kernels:
-        raise ValueError("got no kernels: pass a dict such as {'blur': np.ones((3, 3)) / 9}")
-    arrays = {str(name): checks.as_numbers(k, f"kernel {name!r}", "show_convolution").astype(float)
+        raise ValueError("show_convolution got no kernels: pass a dict such as {'blur': np.ones((3, 3)) / 9}")
+    arrays = {str(name): checks.numbers_of(k, f"kernels[{name!r}]", "show_convolution").astype(float)
               for name, k in kernels.items()}
     for name, kernel in arrays.items():
         if kernel.ndim != 2 or kernel.size == 0:
@@ -121,14 +108,14 @@ def show_kernels(weight: np.ndarray | torch.Tensor, *, n: int = 16, title: str |
 
     Kernels with 3 input channels are shown in colour (RGB); otherwise grey, using
     input channel 0. Each kernel is stretched to its own range (smallest weight dark,
-    largest bright), so compare patterns, not brightness between kernels.
+    largest bright), so compare patterns, not brightness between kernels. Lecture 06
+    looks at the first layer's learned kernels with it (section 5).
 
     Example:
         fig = cu.show_kernels(model.conv1.weight)
     """
-    checks.check_weight(weight)
-    check_positive(n, "n")
-    w = checks.as_numbers(weight, "weight", "show_kernels").astype(float)
+    checks.arguments("show_kernels", weight=(weight, checks.weight), n=(n, checks.positive_int))
+    w = checks.numbers_of(weight, "weight", "show_kernels").astype(float)
     if w.ndim != 4 or w.shape[0] == 0:
         raise ValueError(
             f"expected a convolution weight out×in×k×k (e.g. model.conv1.weight), got shape {tuple(w.shape)}"
@@ -160,12 +147,11 @@ def show_feature_maps(
     Example:
         with cu.capture_activations(model, ["conv1"]) as acts:
             model(X[:1])
-        fig = cu.show_feature_maps(acts["conv1"])
+        fig = cu.feature_plots.show_feature_maps(acts["conv1"])
     """
-    checks.check_activation(activation)
-    check_positive(n, "n")
-    checks.check_cmap(cmap)
-    maps = checks.as_numbers(activation, "activation", "show_feature_maps").astype(float)
+    checks.arguments("show_feature_maps", activation=(activation, checks.activation), n=(n, checks.positive_int),
+                     cmap=(cmap, checks.colour_map))
+    maps = checks.numbers_of(activation, "activation", "show_feature_maps").astype(float)
     if maps.ndim == 4 and maps.shape[0] == 1:
         maps = maps[0]
     if maps.ndim != 3 or maps.shape[0] == 0:
@@ -191,7 +177,7 @@ def _layer_maps(activations: Mapping[str, Any], layer: str, count: int, n: int, 
     if layer not in activations:
         raise ValueError(f"activations has no layer {layer!r}; it has {list(activations)} "
                          "(the names given to cu.capture_activations).")
-    maps = to_numpy(activations[layer]).astype(float)
+    maps = checks.numbers_of(activations[layer], f"activations[{layer!r}]", "show_layer_activations").astype(float)
     if maps.ndim != 4 or maps.shape[0] != count:
         raise ValueError(f"activations[{layer!r}] should be a batch images × channels × H × W with one entry per "
                          f"image ({count}); got shape {tuple(maps.shape)}.")
@@ -223,13 +209,18 @@ def show_layer_activations(
         relu: show ``max(0, value)``, what the next layer receives after a ReLU.
 
     Every map of a layer uses the same colours: 0 is dark, the layer's largest values
-    (its 99.5th percentile over all images and shown channels) bright.
+    (its 99.5th percentile over all images and shown channels) bright. Lecture 06 draws
+    such a grid by hand with ``plt.subplots`` and ``imshow`` (section 4).
     """
-    if not isinstance(activations, Mapping) or not activations:
-        raise TypeError("activations must be the dict that cu.capture_activations fills, {layer name: tensor}; "
-                        f"got {type(activations).__name__}.")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a whole number of at least 1, got {n!r}.")
+    checks.arguments(
+        "show_layer_activations",
+        activations=(activations, checks.Rule("the dict that cu.capture_activations fills, {layer name: tensor}",
+                                              lambda v: isinstance(v, Mapping), lambda v: len(v) > 0)),
+        layers=(layers, checks.optional(checks.texts("layer name per row block, e.g. ['conv1', 'conv2']"))),
+        n=(n, checks.positive_int),
+        titles=(titles, checks.optional(checks.texts("title per image"))),
+        relu=(relu, checks.flag),
+    )
     layers = list(activations) if layers is None else [str(layer) for layer in layers]
     pictures = to_display_array(images, mean, std)
     count = len(pictures)

@@ -1,10 +1,10 @@
 """Looking inside a model: parameter counts, a layer table, the computation graph, activations.
 
-- ``count_parameters(model)``: how many numbers training has to learn.
-- ``summary(model, (3, 32, 32))``: a table of layers, output shapes and
-  parameter counts (made by the ``torchsummary`` package).
+- ``count_parameters(model)``: how many numbers training has to learn;
+- ``summary(model, (3, 32, 32))``: a table of layers, output shapes and parameter
+  counts, in the layout of the ``torchsummary`` package;
 - ``show_graph(model, x)``: the graph of operations autograd records for one
-  forward pass (made by ``torchviz``; drawn by Graphviz).
+  forward pass (made by ``torchviz``; drawn by Graphviz);
 - ``capture_activations(model, ["features.0"])``: what the chosen layers
   output, to look at feature maps.
 
@@ -16,37 +16,21 @@ model's CUDA GPU are restored too, so a dummy pass does not change later random
 numbers; those of other devices (e.g. Apple's MPS) are not.
 
 Example:
-    >>> import course_utils as cu                             # doctest: +SKIP
-    >>> cu.count_parameters(nn.Linear(3 * 32 * 32, 10))      # doctest: +SKIP
+    >>> count_parameters(nn.Linear(3 * 32 * 32, 10))     # 3072 × 10 weights + 10 biases
     30730
 """
 from __future__ import annotations
 
 import contextlib
-import copy
-import io
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torchsummary import summary as torchsummary_summary
 
-from course_utils.training import model_device
-
-
-def _check_model(model: object, function: str) -> None:
-    """``model`` must be an ``nn.Module`` (an instance): catch the class, a tensor, an optimizer ..."""
-    if isinstance(model, nn.Module):
-        return
-    if isinstance(model, type) and issubclass(model, nn.Module):
-        raise TypeError(f"{function} got the class {model.__name__}, not a model: create one first, "
-                        f"model = {model.__name__}(), then call {function}(model, ...).")
-    if isinstance(model, (torch.Tensor, tuple, list, torch.Size)):
-        raise TypeError(f"{function} takes the model first, got a {type(model).__name__}. "
-                        f"Are the arguments in the wrong order? {function}(model, ...).")
-    raise TypeError(f"{function} takes a model (a torch.nn.Module), got {type(model).__name__}.")
+from course_utils import checks
+from course_utils.devices import model_device
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
@@ -60,13 +44,14 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     size after the first batch has gone through the model, so count after a
     forward pass (``summary`` does such a pass for you).
 
+    Lecture 03 counts them by hand, ``parameter.numel()`` for each of
+    ``model.named_parameters()`` (section 5); this is that sum.
+
     Example:
         >>> count_parameters(nn.Linear(3072, 10))   # 3072 * 10 weights + 10 biases
         30730
     """
-    _check_model(model, "count_parameters")
-    if not isinstance(trainable_only, bool):
-        raise TypeError(f"trainable_only must be True or False, got {trainable_only!r}.")
+    checks.arguments("count_parameters", model=(model, checks.model), trainable_only=(trainable_only, checks.flag))
     parameters = list(model.parameters())
     if any(nn.parameter.is_lazy(p) for p in parameters):
         raise ValueError(
@@ -87,8 +72,7 @@ def _untouched(model: nn.Module) -> Iterator[None]:
     """Let a ``with`` block run the model, then put back what a forward pass may change.
 
     Restored afterwards: every buffer (e.g. batch normalization's running
-    mean/var and num_batches_tracked), every layer's train/eval mode, forward
-    hooks left behind by a failed pass, and the random number generators (so
+    mean/var and num_batches_tracked), every layer's train/eval mode, and the random number generators (so
     dropout or random dummy inputs do not change later results). The CPU's
     generator is restored, and the CUDA generator of the model's GPU; the
     generators of other devices (e.g. Apple's MPS) are not.
@@ -101,7 +85,6 @@ def _untouched(model: nn.Module) -> Iterator[None]:
     buffers = {name: buffer.detach().clone() for name, buffer in model.named_buffers()
                if not nn.parameter.is_lazy(buffer)}
     modes = {module: module.training for module in model.modules()}
-    hook_ids = {module: set(module._forward_hooks) for module in model.modules()}
     rng_devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=rng_devices, device_type="cuda"):
         try:
@@ -113,20 +96,6 @@ def _untouched(model: nn.Module) -> Iterator[None]:
                         buffer.copy_(buffers[name])
             for module, was_training in modes.items():
                 module.training = was_training
-            _remove_new_hooks(hook_ids)
-
-
-def _remove_new_hooks(hook_ids: dict[nn.Module, set[int]]) -> None:
-    """Remove forward hooks added since ``hook_ids`` was recorded.
-
-    torchsummary removes its hooks only when the forward pass succeeds; this
-    cleans up after a failed one, so hooks never pile up on a model.
-    """
-    for module, old_ids in hook_ids.items():
-        for hook_id in set(module._forward_hooks) - old_ids:
-            del module._forward_hooks[hook_id]
-            getattr(module, "_forward_hooks_with_kwargs", {}).pop(hook_id, None)
-            getattr(module, "_forward_hooks_always_called", {}).pop(hook_id, None)
 
 
 # --------------------------------------------------------------------------
@@ -152,28 +121,11 @@ class ModelSummary:
         return self.text
 
 
-def _check_input_size(input_size: object) -> tuple[int, ...]:
-    """input_size must be the shape of ONE example, e.g. (3, 32, 32): positive whole numbers."""
-    if isinstance(input_size, torch.Tensor):
-        raise ValueError(f"input_size must be the shape of one input, e.g. (3, 32, 32), not the tensor itself "
-                         f"(shape {tuple(input_size.shape)}); for a batch X pass tuple(X.shape[1:]). It is a "
-                         f"tuple of positive whole numbers.")
-    if isinstance(input_size, torch.Size):
-        input_size = tuple(input_size)
-    if isinstance(input_size, list):
-        input_size = tuple(input_size)
-    ok = (
-        isinstance(input_size, tuple)
-        and len(input_size) > 0
-        and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in input_size)
-    )
-    if not ok:
-        raise ValueError(
-            "input_size must be the shape of one input without the batch dimension, as a tuple of "
-            f"positive whole numbers, e.g. (3, 32, 32) for a colour image; got {input_size!r}. "
-            "(Models with several inputs are not supported.)"
-        )
-    return input_size
+one_input_shape = checks.Rule(
+    "the shape of one input without the batch dimension, a tuple of positive whole numbers such as (3, 32, 32)",
+    lambda v: isinstance(v, (tuple, list, torch.Size)),
+    lambda v: len(v) > 0 and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in v),
+    role="input size", fix="(Models with several inputs are not supported.)")
 
 
 def _dummy_pass(model: nn.Module, input_size: tuple[int, ...], device: torch.device) -> None:
@@ -194,81 +146,98 @@ def _dummy_pass(model: nn.Module, input_size: tuple[int, ...], device: torch.dev
         ) from error
 
 
-def _run_torchsummary(model: nn.Module, input_size: tuple[int, ...], batch_size: int, device: torch.device) -> str:
-    """Call torchsummary on the model's device and return what it prints."""
-    # torchsummary leaves out the model itself, so a single layer would give an empty
-    # table: wrap it in a Sequential to get one row for it.
-    shown = model if list(model.children()) else nn.Sequential(model)
-    printed = io.StringIO()
-    # torchsummary makes its dummy batch on the *current* CUDA device: make that the model's.
-    device_context = torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
-    with device_context, contextlib.redirect_stdout(printed), torch.no_grad():
-        torchsummary_summary(shown, input_size, batch_size=batch_size, device=device.type)
-    return printed.getvalue()
+@dataclass
+class _Row:
+    """One line of the table: a layer as it ran (its class and place in the order), its output, its parameters."""
+
+    name: str
+    shape: list
+    parameters: int
+    shared: bool = False   # its parameters were counted at an earlier use
 
 
-def _counted_by_torchsummary(text: str, label: str) -> int:
-    """Read a number such as "Total params: 1,234" back from torchsummary's text."""
-    for line in text.splitlines():
-        if line.startswith(label):
-            return int(line.split(":")[1].strip().replace(",", ""))
-    raise RuntimeError(f"torchsummary's output has no line starting with {label!r}:\n{text}")
+def _output_shape(output: object, batch_size: int) -> list:
+    """The output's shape with the batch dimension written as ``batch_size`` (several outputs: -1)."""
+    if isinstance(output, torch.Tensor):
+        return [batch_size, *output.shape[1:]]
+    if isinstance(output, (tuple, list)):
+        return [[-1, *part.shape[1:]] for part in output if isinstance(part, torch.Tensor)]
+    return []
 
 
-def _with_true_totals(text: str, total: int, trainable: int) -> str:
-    """Replace torchsummary's totals by the true counts, with a note when they differed.
+def _run_layers(model: nn.Module, input_size: tuple[int, ...], batch_size: int, device: torch.device) -> list[_Row]:
+    """One row per layer call while the model runs on a zero batch, recorded with forward hooks.
 
-    torchsummary only counts tensors named ``weight`` and ``bias`` of layers it
-    sees running, once per call; it misses other parameters and counts a layer
-    used twice twice.
+    Every layer gets a hook except containers (``nn.Sequential``, ``nn.ModuleList``) and the
+    model itself, as in torchsummary. Each parameter is counted once, at the first layer
+    call that uses it; a layer that runs twice shows 0 the second time.
     """
-    counted = _counted_by_torchsummary(text, "Total params:")
-    counted_trainable = _counted_by_torchsummary(text, "Trainable params:")
-    true_lines = {
-        "Total params:": f"Total params: {total:,}",
-        "Trainable params:": f"Trainable params: {trainable:,}",
-        "Non-trainable params:": f"Non-trainable params: {total - trainable:,}",
-    }
-    lines = []
-    for line in text.splitlines():
-        for start, replacement in true_lines.items():
-            if line.startswith(start):
-                line = replacement
-        lines.append(line)
-    if (counted, counted_trainable) != (total, trainable):
-        lines.append(
-            f"Note: the rows above add up to {counted:,} parameters; the totals count each parameter "
-            "of the model once (torchsummary sees only layers' weight and bias, once per use)."
-        )
+    rows: list[_Row] = []
+    counted: set[int] = set()
+
+    def record(module: nn.Module, inputs: tuple, output: object) -> None:
+        own = list(module.parameters(recurse=False))
+        new = [p for p in own if id(p) not in counted]
+        counted.update(id(p) for p in new)
+        rows.append(_Row(f"{type(module).__name__}-{len(rows) + 1}", _output_shape(output, batch_size),
+                         sum(p.numel() for p in new), shared=len(new) < len(own)))
+
+    containers = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+    layers = [m for m in model.modules() if not isinstance(m, containers) and m is not model] or [model]
+    handles = [layer.register_forward_hook(record) for layer in layers]
+    try:
+        with torch.no_grad():
+            model(torch.zeros(2, *input_size, device=device))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return rows
+
+
+def _values_in(shape: list) -> int:
+    """How many numbers an output of this shape holds (several outputs: all of them)."""
+    if shape and isinstance(shape[0], list):
+        return sum(_values_in(part) for part in shape)
+    count = 1
+    for size in shape:
+        count *= abs(size)
+    return count
+
+
+def _table(rows: list[_Row], input_size: tuple[int, ...], batch_size: int, total: int, trainable: int) -> str:
+    """The table, laid out as torchsummary prints it (sizes in MB assume 4 bytes a number)."""
+    megabytes = 4 / 1024 ** 2
+    input_mb = abs(_values_in(list(input_size)) * batch_size * megabytes)
+    output_mb = abs(2 * sum(_values_in(row.shape) for row in rows) * megabytes)   # ×2: gradients too
+    params_mb = abs(total * megabytes)
+    lines = ["-" * 64, "{:>20}  {:>25} {:>15}".format("Layer (type)", "Output Shape", "Param #"), "=" * 64]
+    lines += ["{:>20}  {:>25} {:>15}".format(row.name, str(row.shape), f"{row.parameters:,}") for row in rows]
+    lines += ["=" * 64, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+              f"Non-trainable params: {total - trainable:,}", "-" * 64,
+              f"Input size (MB): {input_mb:0.2f}", f"Forward/backward pass size (MB): {output_mb:0.2f}",
+              f"Params size (MB): {params_mb:0.2f}",
+              f"Estimated Total Size (MB): {input_mb + output_mb + params_mb:0.2f}", "-" * 64]
+    in_rows = sum(row.parameters for row in rows)
+    if in_rows != total:
+        lines.append(f"Note: {total - in_rows:,} of the {total:,} parameters belong to no layer that ran "
+                     "(e.g. an nn.Parameter of the model itself); the totals count every parameter once.")
+    if any(row.shared for row in rows):
+        lines.append("Note: a layer used more than once shows its parameters at its first use only.")
     return "\n".join(lines)
-
-
-def _model_to_summarize(model: nn.Module) -> tuple[nn.Module, torch.device]:
-    """The model that ``summary`` runs, and its device.
-
-    torchsummary works on the CPU and on CUDA GPUs only. A model there is
-    summarized where it is; a model on any other device (e.g. Apple's MPS) is
-    summarized as a CPU copy, so the model itself is not touched at all.
-    """
-    device = model_device(model)
-    if device.type in ("cpu", "cuda"):
-        return model, device
-    return copy.deepcopy(model).cpu(), torch.device("cpu")
 
 
 def summary(model: nn.Module, input_size: tuple[int, ...], *, batch_size: int = 2) -> ModelSummary:
     """A table of the model's layers with their output shapes and parameter counts.
 
     ``input_size`` is the shape of ONE input, without the batch dimension:
-    ``(3, 32, 32)`` for a CIFAR-10 image. The table comes from the
-    ``torchsummary`` package, which runs a dummy batch through the model on the
-    model's own device when that is the CPU or a CUDA GPU; a model on another
-    device (e.g. Apple's MPS) is summarized as a copy on the CPU. The model is
-    left as it was: the pass runs in evaluation mode, and batch-normalization
-    statistics, each layer's mode and the random number generators are
-    restored. (Lazy layers such as ``nn.LazyLinear`` do get their parameters
-    from this pass, as they would from the first real batch.) ``batch_size``
-    is only the number shown as the first dimension of each output shape.
+    ``(3, 32, 32)`` for a CIFAR-10 image. A zero batch runs through the model once,
+    on the model's own device, and forward hooks record what each layer outputs (the
+    table is laid out as the ``torchsummary`` package prints it). The model is left
+    as it was: the pass runs in evaluation mode, and batch-normalization statistics,
+    each layer's mode and the random number generators are restored. (Lazy layers
+    such as ``nn.LazyLinear`` do get their parameters from this pass, as they would
+    from the first real batch.) ``batch_size`` is only the number shown as the first
+    dimension of each output shape. Lecture 03 first reads such a table (section 5).
 
     Example:
         >>> model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10))
@@ -278,22 +247,23 @@ def summary(model: nn.Module, input_size: tuple[int, ...], *, batch_size: int = 
         >>> print(result)                   # doctest: +ELLIPSIS
         ----------------------------------------------------------------
                 Layer (type)               Output Shape         Param #
+        ================================================================
+                   Flatten-1                  [2, 3072]               0
+                    Linear-2                    [2, 10]          30,730
         ...
     """
-    _check_model(model, "summary")
-    input_size = _check_input_size(input_size)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a whole number, at least 1; got {batch_size!r}.")
-    target, device = _model_to_summarize(model)   # the model itself, or a CPU copy
-    if not any(nn.parameter.is_lazy(p) or p.numel() > 0 for p in target.parameters()):
-        raise ValueError("This model has no parameters, so there is nothing to summarize.")
-    with _untouched(target):
-        target.eval()  # dropout off, batch normalization uses (and does not update) running statistics
-        _dummy_pass(target, input_size, device)  # first, so that lazy layers know their sizes
-        total = count_parameters(target, trainable_only=False)
-        text = _run_torchsummary(target, input_size, batch_size, device)
-    trainable = count_parameters(target)
-    return ModelSummary(_with_true_totals(text, total, trainable), total, trainable)
+    checks.arguments("summary", model=(model, checks.model), input_size=(input_size, one_input_shape),
+                     batch_size=(batch_size, checks.positive_int))
+    shape = tuple(input_size)
+    if not any(nn.parameter.is_lazy(p) or p.numel() > 0 for p in model.parameters()):
+        raise ValueError("summary: this model has no parameters, so there is nothing to summarize.")
+    device = model_device(model)
+    with _untouched(model):
+        model.eval()  # dropout off, batch normalization uses (and does not update) running statistics
+        _dummy_pass(model, shape, device)  # first, so that lazy layers know their sizes (and errors are clear)
+        rows = _run_layers(model, shape, batch_size, device)
+    total, trainable = count_parameters(model, trainable_only=False), count_parameters(model)
+    return ModelSummary(_table(rows, shape, batch_size, total, trainable), total, trainable)
 
 
 # --------------------------------------------------------------------------
@@ -315,6 +285,10 @@ def _require_dot() -> None:
         )
 
 
+example_batch = checks.Rule("a batch of inputs (a tensor), e.g. X[:1]", lambda v: isinstance(v, torch.Tensor),
+                            role="example input")
+
+
 def show_graph(model: nn.Module, example_input: torch.Tensor):
     """Draw the graph of operations that autograd records for one forward pass.
 
@@ -329,18 +303,15 @@ def show_graph(model: nn.Module, example_input: torch.Tensor):
     Returns a ``graphviz.Digraph``: a notebook cell ending with it shows the
     picture; ``.source`` holds the text description.
 
+    Lecture 03 draws the graph of its logistic-regression model (section 5), before
+    writing the training loop whose ``loss.backward()`` walks it.
+
     Example:
         >>> model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10))
         >>> graph = show_graph(model, torch.zeros(1, 3, 32, 32))   # doctest: +SKIP
         >>> graph                                                 # doctest: +SKIP
     """
-    _check_model(model, "show_graph")
-    if (isinstance(example_input, (tuple, list)) and len(example_input) == 2
-            and all(isinstance(part, torch.Tensor) for part in example_input)):
-        raise TypeError("show_graph takes a batch of inputs, got a pair (inputs, labels): a batch from a loader. "
-                        "Use X, y = batch, then show_graph(model, X[:1]).")
-    if not isinstance(example_input, torch.Tensor):
-        raise TypeError(f"example_input must be a torch.Tensor (a batch of inputs), got {type(example_input).__name__}.")
+    checks.arguments("show_graph", model=(model, checks.model), example_input=(example_input, example_batch))
     _require_dot()
     try:
         import torchviz
@@ -367,39 +338,24 @@ def show_graph(model: nn.Module, example_input: torch.Tensor):
 # --------------------------------------------------------------------------
 
 
+layer_names = checks.Rule(
+    "layer NAMES as in model.named_modules() (e.g. ['conv1'] or ['features.0']), or a dict {name: layer}",
+    lambda v: isinstance(v, (str, list, tuple, Mapping)), lambda v: len(v) > 0, role="layer names",
+    fix="Name at least one layer, e.g. ['conv1'].")
+
+
 def _find_layers(model: nn.Module, layers: Sequence[str] | Mapping[str, nn.Module] | str) -> dict[str, nn.Module]:
     """Turn layer names (dotted paths like "features.0") or a dict of modules into {name: module}."""
+    layer_names.given(model=model)(layers, "layers", "capture_activations")
     if isinstance(layers, Mapping):
         for name, module in layers.items():
-            if not isinstance(module, nn.Module):
-                raise TypeError(f"layers[{name!r}] must be an nn.Module, got {type(module).__name__}.")
-        if not layers:
-            raise ValueError("capture_activations got no layers: name at least one, e.g. ['conv1'].")
+            checks.instance_of(nn.Module, "a layer (an nn.Module)")(module, f"layers[{name!r}]", "capture_activations")
         return dict(layers)
     available = dict(model.named_modules())
-    if isinstance(layers, nn.Module) or (isinstance(layers, (list, tuple)) and any(isinstance(x, nn.Module) for x in layers)):
-        given = [layers] if isinstance(layers, nn.Module) else [x for x in layers if isinstance(x, nn.Module)]
-        names_of = {id(module): name for name, module in available.items() if name}
-        found = [names_of.get(id(module)) for module in given]
-        if all(found):
-            raise TypeError(f"capture_activations takes layer NAMES, got a layer object ({type(given[0]).__name__}). "
-                            f"In this model it is called {found[0]!r}: use capture_activations(model, {found!r}). "
-                            f"(Or give a dict {{name: layer}}.)")
-        raise TypeError(f"capture_activations takes layer NAMES, got a layer object ({type(given[0]).__name__}) "
-                        f"that is not part of this model. Use the names from model.named_modules(), e.g. "
-                        f"capture_activations(model, ['conv1']).")
-    if isinstance(layers, str):
-        layers = [layers]
-    if not isinstance(layers, (list, tuple)):
-        raise TypeError(f"layers must be a list of layer names such as ['conv1', 'conv2'], got "
-                        f"{type(layers).__name__}.")
-    if not layers:
-        raise ValueError("capture_activations got no layers: name at least one, e.g. ['conv1'].")
     found = {}
-    for name in layers:
-        if not isinstance(name, str):
-            raise TypeError(f"layer names are strings as in model.named_modules(), e.g. '0' or 'features.0'; "
-                            f"got {type(name).__name__} {name!r}.")
+    for index, name in enumerate([layers] if isinstance(layers, str) else layers):
+        checks.instance_of(str, "a layer name as in model.named_modules(), e.g. '0' or 'features.0'")(
+            name, f"layers[{index}]", "capture_activations")
         if name not in available or name == "":
             names = ", ".join(repr(n) for n in available if n)
             raise ValueError(f"The model has no layer named {name!r}. Its layers are: {names}.")
@@ -431,6 +387,8 @@ class capture_activations:   # noqa: N801  (a class, but used like a function: w
 
     The arguments are checked when it is called. It records only inside
     ``with``: using the call's result as the dict is a TypeError that says so.
+    Lecture 06 writes the forward hook by hand (``register_forward_hook``, section 3)
+    and sees why a cell run three times leaves three hooks behind.
 
     Example:
         >>> model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(10))
@@ -441,7 +399,7 @@ class capture_activations:   # noqa: N801  (a class, but used like a function: w
     """
 
     def __init__(self, model: nn.Module, layers: Sequence[str] | Mapping[str, nn.Module] | str) -> None:
-        _check_model(model, "capture_activations")
+        checks.model(model, "model", "capture_activations")
         self._layers = _find_layers(model, layers)
         self._handles: list = []
 

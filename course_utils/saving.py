@@ -27,7 +27,7 @@ Example::
 
     # later, in another notebook (the class must be defined there too):
     model = cu.load_model("models/resnet.pt", res_net())      # checks the architecture, loads the weights
-    info = cu.saved_model_info("models/resnet.pt")             # classes, input shape, mean, std, notes
+    info = cu.saving.saved_model_info("models/resnet.pt")             # classes, input shape, mean, std, notes
     print(info.classes, info.mean, info.std)
 """
 from __future__ import annotations
@@ -190,7 +190,7 @@ def _shape(shape: Sequence[int]) -> str:
 
 @dataclass(frozen=True)
 class SavedModel:
-    """What a saved model file says about the model, besides its weights (``cu.saved_model_info``).
+    """What a saved model file says about the model, besides its weights (``cu.saving.saved_model_info``).
 
     ``classes``: the class names, indexed by the model's outputs; ``input_shape``: one
     input's shape, e.g. ``(3, 32, 32)``; ``mean``/``std``: the normalisation of the training
@@ -285,7 +285,7 @@ def save_model(
     """
     from course_utils import checks
 
-    checks.check_model(model, "save_model")
+    checks.arguments("save_model", model=(model, checks.model))
     target = _model_path(path)
     if target.is_dir():
         raise IsADirectoryError(f"path={str(path)!r} is a folder; give a file name inside it, "
@@ -391,7 +391,7 @@ def saved_model_info(path: str | os.PathLike) -> SavedModel:
 
     Example::
 
-        info = cu.saved_model_info("models/08-resnet.pt")
+        info = cu.saving.saved_model_info("models/08-resnet.pt")
         info.classes          # ('airplane', 'automobile', ...)
         info.notes            # {'test accuracy': 0.891}
     """
@@ -419,12 +419,12 @@ def load_model(path: str | os.PathLike, model: nn.Module, *, device: str | torch
     Example::
 
         model = cu.load_model("models/08-resnet.pt", res_net())
-        info = cu.saved_model_info("models/08-resnet.pt")      # classes, mean, std
+        info = cu.saving.saved_model_info("models/08-resnet.pt")      # classes, mean, std
     """
     from course_utils import checks
     from course_utils.devices import use_device
 
-    checks.check_model(model, "load_model")
+    checks.arguments("load_model", model=(model, checks.model))
     source, data = _read_saved_model(path, "load_model")
     differences = architecture_differences(data["architecture"], model)
     if differences:

@@ -1,6 +1,8 @@
 """The training loop: ``train`` fits a classifier and returns its history as a table.
 
-The loop is the one you would write by hand (lecture 03 does)::
+``train`` is lecture 03's loop grown up. Lecture 03 writes it by hand as ``train_model``
+(section 6, "The training loop, step by step"); ``cu.train`` runs the same loop (lecture
+01 borrows it before that, and every lecture from 04 on uses it)::
 
     for each epoch:
         for each batch (X, y) from the loader:
@@ -56,13 +58,7 @@ from torch import nn
 
 from course_utils import checkpoints, checks
 from course_utils.config import HISTORY_COLUMNS, fast_mode, num_epochs
-from course_utils.devices import (  # noqa: F401  (model_device, seed_everything: used by other modules)
-    eval_mode,
-    get_device,
-    model_device,
-    seed_everything,
-    use_device,
-)
+from course_utils.devices import eval_mode, use_device
 from course_utils.evaluation import measure
 from course_utils.progress import format_duration, make_progress
 from course_utils.saving import architecture, interrupts_held_back, saved_with
@@ -122,25 +118,29 @@ class TrainingPlan:
 
     def __post_init__(self) -> None:
         """Check every argument, before anything is moved or trained."""
-        checks.check_model(self.model, "train")
-        checks.check_positive_int(self.requested_epochs, "epochs")
+        checks.arguments(
+            "train",
+            model=(self.model, checks.model),
+            epochs=(self.requested_epochs, checks.positive_int),
+            lr=(self.lr, checks.learning_rate),
+            log_every=(self.log_every, checks.positive_int),
+            progress=(self.progress, checks.flag),
+            live_plot=(self.live_plot, checks.flag),
+            precision=(self.precision, checks.one_of(*PRECISIONS)),
+            channels_last=(self.channels_last, checks.one_of("auto", True, False)),
+        )
         object.__setattr__(self, "epochs", num_epochs(self.requested_epochs))
-        checks.check_learning_rate(self.lr)
-        checks.check_positive_int(self.log_every, "log_every")
-        checks.check_flag(self.progress, "progress")
-        checks.check_flag(self.live_plot, "live_plot")
-        checks.check_choice(self.precision, "precision", PRECISIONS)
-        checks.check_choice(self.channels_last, "channels_last", ("auto", True, False))
-        checks.check_loader(self.loader, "train", "loader", passes=self.epochs)
-        if self.validation is not None:
-            checks.check_loader(self.validation, "train", "validation", passes=self.epochs)
-        if self.optimizer is not None:
-            checks.check_optimizer(self.optimizer, self.model)
-        else:
+        passes = self.epochs   # a generator can be looped over once: enough for one epoch only
+        checks.arguments(
+            "train",
+            loader=(self.loader, checks.loader.given(passes=passes)),
+            validation=(self.validation, checks.optional(checks.loader.given(passes=passes))),
+            optimizer=(self.optimizer, checks.optional(checks.optimizer.given(model=self.model))),
+            scheduler=(self.scheduler, checks.optional(checks.scheduler.given(optimizer=self.optimizer))),
+            loss_fn=(self.loss_fn, checks.optional(checks.loss_fn)),
+        )
+        if self.optimizer is None:
             checks.trainable_parameters(self.model)
-        checks.check_scheduler(self.scheduler, self.optimizer)
-        if self.loss_fn is not None:
-            checks.check_loss_fn(self.loss_fn)
 
     def describe(self) -> dict:
         """What must be the same for a checkpoint to continue this call, as plain values."""
@@ -239,6 +239,10 @@ def train(
     checkpoint: str | Path | None = None,
 ) -> pd.DataFrame:
     """Train a classifier with mini-batch gradient descent and return its history.
+
+    Lecture 03 writes this loop by hand as ``train_model`` (section 6): ``zero_grad``,
+    forward, loss, ``backward``, ``step`` for every batch, and a history row every
+    ``log_every`` batches. ``train`` is that loop with validation, speed-ups and checks.
 
     Args:
         model: any ``nn.Module`` that maps a batch of inputs to a batch of class
@@ -345,7 +349,7 @@ def _live_curve(wanted: bool):
 
     if not wanted or not in_notebook():
         return None
-    from course_utils.widgets import LiveCurve   # imported only when used: it needs IPython
+    from course_utils.training_plots import LiveCurve   # imported only when used: it needs IPython
 
     return LiveCurve()
 
@@ -365,8 +369,9 @@ def long_run_advice(seconds: float, device: torch.device, *, epochs_left: int, b
 
     Example:
         >>> print(long_run_advice(1500, torch.device("cuda"), epochs_left=15, batches=352, per_batch=0.28,
-        ...                       has_checkpoint=True).splitlines()[0])
-        This run will take about 25 min on this GPU (15 epochs of 352 batches, 0.28 s a batch; validation not counted).
+        ...                       has_checkpoint=True).splitlines()[:2])    # doctest: +NORMALIZE_WHITESPACE
+        ['This run will take about 25 min on this GPU (15 epochs of 352 batches, 0.28 s a batch; validation not
+        counted). To make it shorter:', '  - train fewer epochs (epochs=...), or a smaller model.']
     """
     where = "GPU" if device.type == "cuda" else "CPU" if device.type == "cpu" else device.type.upper()
     lines = [f"This run will take about {format_duration(seconds)} on this {where} ({epochs_left} epoch"

@@ -31,6 +31,7 @@ import numpy as np
 import pytest
 
 matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 import course_utils  # noqa: E402  (after choosing the backend)
 from course_utils.data.arrays import SIGN_COLUMNS  # noqa: E402
@@ -58,10 +59,41 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return data
 
 
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Close every matplotlib figure a test left open, to save memory."""
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="session")
+def kernel():
+    """A running IPython kernel that tests talk to as a notebook front end does (see tests/ipython_kernel.py)."""
+    from ipython_kernel import start_kernel   # (skips the tests that use it when jupyter_client is missing)
+
+    running = start_kernel()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
 @pytest.fixture
 def data_root(isolated_env: Path) -> Path:
     """The empty data directory that COURSE_DATA_DIR points to in this test."""
     return isolated_env
+
+
+@pytest.fixture
+def course_data(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The repository's data folder and the labelled synthetic stand-in where real data is absent.
+
+    For tests that run whole lectures in a kernel (which inherits this environment); the
+    tools that run them switch fast mode on themselves (``COURSE_FAST=1`` in the kernel).
+    """
+    monkeypatch.setenv("COURSE_DATA_DIR", str(REAL_DATA_DIR))
+    monkeypatch.setenv("COURSE_SYNTHETIC_FALLBACK", "1")
+    return REAL_DATA_DIR
 
 
 @pytest.fixture(scope="session")

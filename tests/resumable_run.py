@@ -35,14 +35,14 @@ BATCHES_PER_EPOCH = 6          # 96 images in batches of 16
 CLASSES = ("circle", "square", "cross")
 
 
-def image_set(n: int, seed: int, split: str) -> "cu.ImageSet":
+def image_set(n: int, seed: int, split: str) -> "cu.data.ImageSet":
     """``n`` labelled 3×8×8 uint8 images: each class brightens its own channel in the middle."""
     generator = torch.Generator().manual_seed(seed)
     labels = torch.randint(0, len(CLASSES), (n,), generator=generator)
     images = (torch.rand(n, 3, 8, 8, generator=generator) * 60).to(torch.uint8)
     for i, label in enumerate(labels.tolist()):
         images[i, label, 2:6, 2:6] += 120
-    return cu.ImageSet(images, labels, CLASSES, mean=(0.3, 0.3, 0.3), std=(0.25, 0.25, 0.25), name="tiny",
+    return cu.data.ImageSet(images, labels, CLASSES, mean=(0.3, 0.3, 0.3), std=(0.25, 0.25, 0.25), name="tiny",
                        split=split, dataset_title="tiny test images (made by the test)")
 
 

@@ -1,4 +1,4 @@
-"""Tests of the benchmark (``python -m course_utils.bench``): its parts, and whole runs on tiny data.
+"""Tests of the benchmark (``python -m course_tools.bench``): its parts, and whole runs on tiny data.
 
 No test asserts how fast anything is: the benchmark measures speed, the tests
 check that it measures the right things and reports them correctly.
@@ -18,12 +18,12 @@ from torch import nn
 from torchvision import datasets
 
 from conftest import TINY_CIFAR_PER_BATCH, TINY_CIFAR_TEST, tiny_cifar_info, write_tiny_cifar_folder
-from course_utils.bench import course, nbval, results
-from course_utils.bench.model import LectureConvNet, count_flops
-from course_utils.bench.options import BenchOptions, check_options, parse_args
-from course_utils.bench.original import LECTURE_TRANSFORM, OfflineCIFAR10, lecture_loaders
-from course_utils.bench.report import format_report
-from course_utils.bench.run import main, run_benchmark
+from course_tools.bench import course, nbval, results
+from course_tools.bench.model import LectureConvNet, count_flops
+from course_tools.bench.options import BenchOptions, check_options, parse_args
+from course_tools.bench.original import LECTURE_TRANSFORM, OfflineCIFAR10, lecture_loaders
+from course_tools.bench.report import format_report
+from course_tools.bench.run import main, run_benchmark
 
 TINY_TRAIN = 5 * TINY_CIFAR_PER_BATCH   # 20 images
 
@@ -358,7 +358,7 @@ def test_full_run_end_to_end_writes_json_that_matches_the_terminal(tiny_root, tm
 # ---------------------------------------------------------------------------
 
 def test_sweep_cases_start_from_the_base_and_have_distinct_names():
-    from course_utils.bench.sweep import BASE, default_cases
+    from course_tools.bench.sweep import BASE, default_cases
 
     cases = default_cases()
     assert cases[0] == BASE
@@ -373,7 +373,7 @@ def test_sweep_cases_start_from_the_base_and_have_distinct_names():
 @pytest.mark.parametrize("case_changes", [{}, {"channels_last": True, "bf16": True, "adam": "fused"},
                                           {"threads": 1, "inplace_relu": True, "adam": "foreach"}])
 def test_sweep_step_timing_runs_every_kind_of_case_and_restores_the_threads(case_changes):
-    from course_utils.bench.sweep import BASE, images_per_second
+    from course_tools.bench.sweep import BASE, images_per_second
 
     threads = torch.get_num_threads()
     X, y = torch.randn(40, 3, 32, 32), torch.randint(0, 10, (40,))

@@ -35,6 +35,7 @@ CHROMEDRIVER = Path(os.environ.get("COURSE_CHROMEDRIVER", "/usr/bin/chromedriver
 LECTURES = ["05-convolution.ipynb", "06-activations-and-features.ipynb"]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"   # (JupyterLab does not mark its outputs with it)
 RUN_TIMEOUT = 900   # seconds for "run all" of one lecture in fast mode on a slow, busy machine
+pytestmark = pytest.mark.slow   # JupyterLab in headless Chromium runs two lectures
 
 missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
 if missing:
@@ -210,7 +211,7 @@ def check_saved_pictures(saved_cell, shown: list[str], words: str) -> None:
 def test_kernel_explorer_in_jupyterlab(lab, browser) -> None:
     open_and_run_all(browser, lab, LECTURES[0])
     assert check_widgets_rendered(browser, LECTURES[0]) >= 1
-    index = cell_index(browser, "cu.KernelExplorer(")
+    index = cell_index(browser, "cu.widgets.KernelExplorer(")
     node = cell_node(browser, index)
     dropdowns = node.find_elements(By.CSS_SELECTOR, ".widget-dropdown select")
     numbers = node.find_elements(By.CSS_SELECTOR, ".widget-text input")
@@ -241,7 +242,7 @@ def test_kernel_explorer_in_jupyterlab(lab, browser) -> None:
 def test_activation_browser_in_jupyterlab(lab, browser) -> None:
     open_and_run_all(browser, lab, LECTURES[1])
     assert check_widgets_rendered(browser, LECTURES[1]) >= 1
-    index = cell_index(browser, "cu.ActivationBrowser(")
+    index = cell_index(browser, "cu.widgets.ActivationBrowser(")
     node = cell_node(browser, index)
     assert node.find_elements(By.CSS_SELECTOR, ".widget-slider"), "the image slider is drawn"
     layer = Select(node.find_element(By.CSS_SELECTOR, ".widget-dropdown select"))

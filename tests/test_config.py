@@ -75,12 +75,12 @@ def test_constants_match_the_agreed_api():
 
 def test_history_columns_are_defined_once_in_config():
     """train writes, and plot_history checks, columns from one definition."""
-    from course_utils import evaluation_plots, training
+    from course_utils import training, training_plots
     assert config.HISTORY_COLUMNS == ["epoch", "batch", "examples", "seconds", "lr", "loss", "accuracy",
                                       "val_loss", "val_accuracy"]
     assert set(config.CORE_HISTORY_COLUMNS) <= set(config.HISTORY_COLUMNS)
     assert training.HISTORY_COLUMNS is config.HISTORY_COLUMNS
-    assert evaluation_plots.CORE_HISTORY_COLUMNS is config.CORE_HISTORY_COLUMNS
+    assert training_plots.CORE_HISTORY_COLUMNS is config.CORE_HISTORY_COLUMNS
 
 
 def test_speed_floor_defaults_and_environment(monkeypatch):

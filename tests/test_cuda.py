@@ -78,7 +78,7 @@ def test_a_checkpoint_made_on_the_gpu_goes_on_on_the_cpu_with_a_note(tmp_path, c
             if len(steps) == 8:
                 raise KeyboardInterrupt
 
-    with pytest.raises(cu.TrainingInterrupted):
+    with pytest.raises(cu.training.TrainingInterrupted):
         cu.seed_everything(0)
         loader = cu.TensorLoader(resumable_run.image_set(96, 1, "train"), 16, shuffle=True, device="cuda")
         model = resumable_run.make_model().cuda()
@@ -97,8 +97,8 @@ def test_a_model_saved_on_the_gpu_loads_on_the_cpu(tmp_path):
     model, _ = cuda_run(precision="float32")
     path = cu.save_model(model, tmp_path / "gpu-model.pt")
     on_cpu = cu.load_model(path, resumable_run.make_model())
-    assert cu.model_device(on_cpu).type == "cpu"
+    assert cu.devices.model_device(on_cpu).type == "cpu"
     assert all(torch.equal(a.cpu(), b) for a, b in zip(model.state_dict().values(), on_cpu.state_dict().values()))
-    assert cu.saved_model_info(path).saved_with["device"] == torch.cuda.get_device_name(0)
+    assert cu.saving.saved_model_info(path).saved_with["device"] == torch.cuda.get_device_name(0)
     back_on_gpu = cu.load_model(path, resumable_run.make_model(), device="cuda")
-    assert cu.model_device(back_on_gpu).type == "cuda"
+    assert cu.devices.model_device(back_on_gpu).type == "cuda"

@@ -135,12 +135,15 @@ def test_summary_counts_a_shared_layer_once():
     result = summary(model, (4,))
     assert result.total_params == 20
     assert "Total params: 20" in result.text
-    assert "Note:" in result.text
+    rows = [line.split() for line in result.text.splitlines() if line.strip().startswith(("Linear-", "ReLU-"))]
+    assert [(row[0], row[-1]) for row in rows] == [("Linear-1", "20"), ("ReLU-2", "0"), ("Linear-3", "0")]
+    assert "Note: a layer used more than once shows its parameters at its first use only." in result.text
 
 
-@pytest.mark.parametrize("bad", [(3, 0, 2), (3, 32.0, 32), "3x32x32", 3072, ((3, 32, 32), (10,)), ()])
-def test_summary_rejects_a_bad_input_size(bad):
-    with pytest.raises(ValueError, match="tuple of positive whole numbers"):
+@pytest.mark.parametrize("bad, error", [((3, 0, 2), ValueError), ((3, 32.0, 32), ValueError), ("3x32x32", TypeError),
+                                        (3072, TypeError), (((3, 32, 32), (10,)), ValueError), ((), ValueError)])
+def test_summary_rejects_a_bad_input_size(bad, error):
+    with pytest.raises(error, match="tuple of positive whole numbers"):
         summary(logistic_regression(), bad)
 
 
@@ -173,29 +176,45 @@ def test_summary_of_a_model_with_lazy_layers():
     assert torch.equal(torch.get_rng_state(), rng_before) and all_hooks(model) == 0 and model.training
 
 
-def test_summary_of_a_model_on_another_device_runs_a_cpu_copy(monkeypatch):
-    """Apple's MPS, simulated (model_device says "mps"): no error, and the model itself is never run."""
+@pytest.mark.parametrize("model, input_size", [
+    (logistic_regression(), (3, 32, 32)), (hidden_layer(), (3, 32, 32)), (nn.Linear(3072, 10), (3072,)),
+    (trained_conv_net(), (3, 8, 8)),
+    (nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3), nn.ReLU(),
+                   nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(16, 10)), (3, 32, 32)),
+])
+def test_summary_lays_out_the_table_exactly_as_torchsummary_prints_it(model, input_size, capsys):
+    """The lectures' committed tables came from torchsummary: the same models give the same text."""
+    torchsummary = pytest.importorskip("torchsummary")
+    model.eval()
+    shown = model if list(model.children()) else nn.Sequential(model)   # torchsummary leaves the model out
+    with torch.no_grad():
+        torchsummary.summary(shown, input_size, batch_size=2, device="cpu")
+    printed = capsys.readouterr().out.rstrip("\n")
+    assert summary(model, input_size).text == printed
+
+
+def test_summary_runs_the_model_where_it_is_and_leaves_no_hooks():
     model = trained_conv_net()
-    before = state_copy(model)
     runs = []
-    model.register_forward_hook(lambda module, inputs, output: runs.append(module is model))
-    monkeypatch.setattr(inspection, "model_device",
-                        lambda m: torch.device("mps") if m is model else torch.device("cpu"))
-    result = summary(model, (3, 8, 8))
-    assert result.total_params == count_parameters(model)
-    assert runs and not any(runs)   # a copy ran; the model itself did not
-    assert_same_state(model, before)
-    target, device = inspection._model_to_summarize(model)
-    assert target is not model and device == torch.device("cpu")
-    assert all(p.device.type == "cpu" for p in target.parameters())
+    model.features[0].register_forward_hook(lambda module, inputs, output: runs.append(output.device.type))
+    summary(model, (3, 8, 8))
+    assert runs == ["cpu", "cpu"]          # the pass that sizes lazy layers, then the one that records the table
+    assert all_hooks(model) == 1           # only the test's own hook is left
 
 
-def test_summary_runs_cpu_and_cuda_models_where_they_are(monkeypatch):
-    model = trained_conv_net()
-    assert inspection._model_to_summarize(model) == (model, torch.device("cpu"))
-    monkeypatch.setattr(inspection, "model_device", lambda m: torch.device("cuda", 0))   # simulated GPU
-    target, device = inspection._model_to_summarize(model)
-    assert target is model and device == torch.device("cuda", 0)
+def test_summary_notes_parameters_that_belong_to_no_layer():
+    class WithOwnParameter(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(torch.ones(3))
+            self.linear = nn.Linear(3, 2)
+
+        def forward(self, x):
+            return self.linear(x * self.scale)
+
+    result = summary(WithOwnParameter(), (3,))
+    assert result.total_params == 11 and "Total params: 11" in result.text
+    assert "Note: 3 of the 11 parameters belong to no layer that ran" in result.text
 
 
 def test_summary_leaves_the_cpu_random_generator_as_it_was():

@@ -1,6 +1,6 @@
 """Each lecture's opening says how long the lecture takes, and that sentence agrees with the recorded run.
 
-The lecture runner (tools/run_lectures.py) records every full run's wall time and machine in
+The lecture runner (python -m course_tools.run_lectures) records every full run's wall time and machine in
 the notebook's metadata (``course_runs``: "cpu" and, on a GPU, "gpu"). The first cell of each
 lecture must hold the sentence the runner makes from that record, rounded the same way
 ("**Running time:** about 3 min on a 2-core CPU (measured 2026-12-02); not yet measured on a
@@ -13,32 +13,17 @@ must say "not yet measured".
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from course_tools import run_lectures
+
 REPO = Path(__file__).resolve().parents[1]
 LECTURES = sorted((REPO / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 SENTENCE = re.compile(r"\*\*Running time:\*\* .*?\.(?=\s|$)")
-
-
-def runner():
-    """The lecture runner module, wherever it lives (tools/ now, course_tools/ later)."""
-    try:
-        return importlib.import_module("course_tools.run_lectures")
-    except ImportError:
-        spec = importlib.util.spec_from_file_location("run_lectures", REPO / "tools" / "run_lectures.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
-
-def test_there_are_lecture_notebooks() -> None:
-    assert len(LECTURES) >= 8
 
 
 @pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.name)
@@ -47,15 +32,15 @@ def test_the_opening_states_the_recorded_running_time(path: Path) -> None:
     first = notebook.cells[0]
     assert first.cell_type == "markdown"
     found = SENTENCE.findall(first.source)
-    runs = notebook.metadata.get(runner().RUNS_KEY, {})
-    expected = runner().running_time_sentence(runs)
+    runs = notebook.metadata.get(run_lectures.RUNS_KEY, {})
+    expected = run_lectures.running_time_sentence(runs)
     assert found == [expected], (f"{path.name}: the first cell should hold the sentence\n  {expected}\n"
-                                 f"(from the notebook's metadata {runner().RUNS_KEY}: {runs}); it holds {found}")
+                                 f"(from the notebook's metadata {run_lectures.RUNS_KEY}: {runs}); it holds {found}")
 
 
 @pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.name)
 def test_a_recorded_run_says_where_it_came_from(path: Path) -> None:
-    runs = nbformat.read(path, as_version=4).metadata.get(runner().RUNS_KEY, {})
+    runs = nbformat.read(path, as_version=4).metadata.get(run_lectures.RUNS_KEY, {})
     for kind, record in runs.items():
         assert kind in ("cpu", "gpu")
         assert {"seconds", "date", "cpu", "cores", "torch", "source"} <= set(record), record
@@ -64,7 +49,7 @@ def test_a_recorded_run_says_where_it_came_from(path: Path) -> None:
 
 
 def test_the_sentence_rounds_as_it_says() -> None:
-    module = runner()
+    module = run_lectures
     assert [module.rounded_duration(s) for s in (10, 59, 60, 74, 157, 295, 599, 600, 1794, 3599, 4000)] == [
         "under a minute", "under a minute", "about 1 min", "about 1 min", "about 3 min", "about 5 min",
         "about 10 min", "about 10 min", "about 30 min", "about 1 h 00 min", "about 1 h 05 min"]
@@ -78,7 +63,7 @@ def test_the_sentence_rounds_as_it_says() -> None:
 
 
 def test_the_runner_records_the_machine(monkeypatch) -> None:
-    module = runner()
+    module = run_lectures
     kind, record = module.machine_record(157.4, 0.2, 1.1)
     assert kind in ("cpu", "gpu")
     assert record["seconds"] == 157 and record["load_average"] == [0.2, 1.1]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import subprocess
 import sys
@@ -12,8 +13,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from course_utils import live
-from test_live_helpers import PYPROJECT, REPO, cell_with, cli, code, lecture, make_repo, md, notebook, read, snapshot
+from course_tools import live
+from live_helpers import PYPROJECT, REPO, cell_with, cli, code, lecture, make_repo, md, notebook, read, file_bytes
 
 
 # ----------------------------------------------------------------------------- the command line
@@ -31,21 +32,21 @@ def test_cli_writes_twins_stamps_lectures_and_is_idempotent(tmp_path, capsys):
     assert stamped.cells[-1].outputs[0].text == "0\n1\n"  # lecture outputs stay
     assert twin.read_bytes().endswith(b"}\n")
 
-    first = snapshot(repo)
+    first = file_bytes(repo)
     assert cli(repo) == 0
-    assert snapshot(repo) == first  # running twice changes nothing, byte for byte
+    assert file_bytes(repo) == first  # running twice changes nothing, byte for byte
     assert cli(repo, "--check") == 0
     assert "OK: 2 lecture notebook(s)" in capsys.readouterr().out
 
 
 def test_check_writes_nothing_and_reports_missing_twins_and_stamps(tmp_path, capsys):
     repo = make_repo(tmp_path, ("03-x.ipynb", lecture()))
-    before = snapshot(repo)
+    before = file_bytes(repo)
     assert cli(repo, "--check") == 1
-    assert snapshot(repo) == before
+    assert file_bytes(repo) == before
     err = capsys.readouterr().err
     assert "03-x.ipynb: its Colab badge or install cell is missing or out of date" in err
-    assert "03-x-live.ipynb: is missing; run python -m course_utils.live" in err
+    assert "03-x-live.ipynb: is missing; run python -m course_tools.live" in err
 
 
 def edit_lecture(repo: Path, change) -> None:
@@ -91,12 +92,12 @@ def test_check_fails_on_each_kind_of_defect(tmp_path, capsys, change, expected):
     repo = make_repo(tmp_path, ("03-x.ipynb", lecture()))
     assert cli(repo) == 0
     edit_lecture(repo, change)
-    before = snapshot(repo)
+    before = file_bytes(repo)
     capsys.readouterr()
     assert cli(repo, "--check") == 1
     err = capsys.readouterr().err
     assert re.search(expected, err), err
-    assert snapshot(repo) == before
+    assert file_bytes(repo) == before
 
 
 def test_a_hand_edited_twin_is_stale(tmp_path, capsys):
@@ -164,10 +165,11 @@ def test_python_dash_m_runs_from_the_repository_root(tmp_path):
     repo = make_repo(tmp_path, ("01-t.ipynb", notebook(md("# T"), code("x = 1"))))
     assert cli(repo) == 0
     # one subprocess only: `python -m` imports the whole package (torch included), which takes seconds
-    command = [sys.executable, "-m", "course_utils.live", "--check"]
-    checked = subprocess.run(command, cwd=repo, capture_output=True, text=True)
+    command = [sys.executable, "-m", "course_tools.live", "--check"]
+    checked = subprocess.run(command, cwd=repo, capture_output=True, text=True,
+                             env={**os.environ, "PYTHONPATH": str(REPO)})   # course_tools runs from a checkout
     assert checked.returncode == 0, checked.stderr
-    assert "RuntimeWarning" not in checked.stderr  # course_utils/__init__ must not import live itself
+    assert "RuntimeWarning" not in checked.stderr  # course_tools/live/__init__ must not import __main__ itself
     assert checked.stdout.startswith("OK: 1 lecture notebook(s) in notebooks")
 
 
@@ -175,7 +177,7 @@ def test_python_dash_m_runs_from_the_repository_root(tmp_path):
 
 
 def test_repository_live_notebooks_are_up_to_date(capsys):
-    """`python -m course_utils.live --check` on the course itself (run `python -m course_utils.live` to fix)."""
+    """`python -m course_tools.live --check` on the course itself (run `python -m course_tools.live` to fix)."""
     status = live.main(["--check", "--notebooks", str(REPO / "notebooks"), "--config", str(REPO / "pyproject.toml")])
     assert status == 0, capsys.readouterr().err
 
@@ -267,11 +269,11 @@ def test_a_checked_lecture_gets_solutions_and_needs_recorded_checks(tmp_path, ca
     capsys.readouterr()
     assert cli(repo, "--check") == 1
     err = capsys.readouterr().err
-    assert "03-leaky.ipynb: blank 1 (cell 5) has no recorded self-check; run python -m course_utils.live --record 03-leaky" in err
+    assert "03-leaky.ipynb: blank 1 (cell 5) has no recorded self-check; run python -m course_tools.live --record 03-leaky" in err
     # a hand-edited solutions file is stale
     solutions.write_text(solutions.read_text().replace("model = [1, 2]", "model = [9]"))
     assert cli(repo, "--check") == 1
-    assert "03-leaky.json: is stale (the solutions catch-up uses); run python -m course_utils.live" in capsys.readouterr().err
+    assert "03-leaky.json: is stale (the solutions catch-up uses); run python -m course_tools.live" in capsys.readouterr().err
     # un-checking the lecture removes its solutions again, and the twin is the classic one
     (repo / "pyproject.toml").write_text(PYPROJECT.format(repository="owner/course", branch="main"))
     assert cli(repo) == 0 and not solutions.exists()
@@ -293,7 +295,7 @@ def test_a_checked_lecture_must_import_cu_before_its_first_blank(tmp_path, capsy
 def test_check_on_a_copy_of_a_real_lecture_whose_hint_leaves_out_a_needed_name(tmp_path, capsys):
     """The issue's "red on the broken copy": take a real lecture's blank whose hint lists what later cells
     need, drop one name from the list, and make the lecture checked: --check names the dropped name."""
-    from course_utils.live.dependencies import blank_needs
+    from course_tools.live.dependencies import blank_needs
 
     for path in sorted((REPO / "notebooks").glob("[0-9][0-9]-*.ipynb")):
         nb = read(path)
@@ -322,15 +324,16 @@ def test_check_on_a_copy_of_a_real_lecture_whose_hint_leaves_out_a_needed_name(t
 # ----------------------------------------------------------------------------- package data
 
 
-def test_a_wheel_built_from_the_repository_ships_the_solutions_and_checks(tmp_path):
-    """What `pip install git+...` (the Colab install cell) gets: the JSON files, and no build error
-    when no lecture is checked yet (the data folders must exist in git)."""
+def test_a_wheel_built_from_the_repository_ships_the_solutions_and_checks_and_not_the_tools(tmp_path):
+    """What `pip install git+...` (the Colab install cell) gets: the students' package with the JSON files,
+    no build error when no lecture is checked yet (the data folders must exist in git), and none of
+    the instructors' tools (course_tools stays in the checkout)."""
     import shutil
     import zipfile
 
     source = tmp_path / "source"
     source.mkdir()
-    tracked = subprocess.run(["git", "ls-files", "course_utils", "pyproject.toml", "README.md"], cwd=REPO,
+    tracked = subprocess.run(["git", "ls-files", "course_utils", "course_tools", "pyproject.toml", "README.md"], cwd=REPO,
                              capture_output=True, text=True, check=True).stdout.split()
     for name in tracked:
         if (REPO / name).is_file():
@@ -345,4 +348,9 @@ def test_a_wheel_built_from_the_repository_ships_the_solutions_and_checks(tmp_pa
     names = zipfile.ZipFile(wheel).namelist()
     assert "course_utils/live/data/solutions/09-demo.json" in names
     assert "course_utils/live/data/checks/09-demo.json" in names
-    assert "course_utils/live/__main__.py" in names
+    assert "course_utils/live/selfcheck.py" in names and "course_utils/training.py" in names
+    assert not [name for name in names if name.startswith("course_tools")]
+    metadata = zipfile.ZipFile(wheel).read(next(name for name in names if name.endswith("METADATA"))).decode()
+    required = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:") and "extra ==" not in line]
+    assert any("torch>=" in line for line in required)
+    assert not [line for line in required if "nbformat" in line or "torchvision" in line], required

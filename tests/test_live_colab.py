@@ -1,4 +1,4 @@
-"""Tests for the live tool's settings and Colab stamping (course_utils/live/settings.py, colab.py)."""
+"""Tests for the live tool's settings and Colab stamping (course_tools/live/settings.py, colab.py)."""
 from __future__ import annotations
 
 import sys
@@ -6,9 +6,9 @@ import sys
 import nbformat
 import pytest
 
-from course_utils import live
-from course_utils.live.settings import _toml_loads
-from test_live_helpers import CONFIG, PYPROJECT, REPO, code, lecture, make_repo, md, notebook
+from course_tools import live
+from course_tools.live.settings import _toml_loads
+from live_helpers import CONFIG, PYPROJECT, REPO, code, lecture, make_repo, md, notebook
 
 
 # ----------------------------------------------------------------------------- Colab stamping

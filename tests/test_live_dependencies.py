@@ -1,4 +1,4 @@
-"""Tests for the dependency check (course_utils/live/dependencies.py, scopes.py): every shape of dependency.
+"""Tests for the dependency check (course_tools/live/dependencies.py, scopes.py): every shape of dependency.
 
 Each test builds a small lecture whose first blank makes some names, and asserts which
 of them the code after the blank needs (``needed``) -- and, for a hint that leaves one
@@ -10,9 +10,9 @@ import ast
 
 import pytest
 
-from course_utils.live.dependencies import blank_needs, needs_problems
-from course_utils.live.scopes import block_bindings, expression_reads, function_reads
-from test_live_helpers import code, md, notebook
+from course_tools.live.dependencies import blank_needs, needs_problems
+from course_tools.live.scopes import block_bindings, expression_reads, function_reads
+from live_helpers import code, md, notebook
 
 
 def needed(*cells) -> list[str]:

@@ -1,7 +1,7 @@
 """The course's own live twins, run as a class would run them (fast mode, real kernels).
 
 For every lecture with recorded self-checks (``course_utils/live/data/checks/<lecture>.json``,
-written by ``python -m course_utils.live --record``):
+written by ``python -m course_tools.live --record``):
 
 * its live twin with every blank filled from the lecture runs top to bottom, and every
   self-check passes (``COURSE_LIVE_STRICT=1`` turns a failing check into an error);
@@ -18,24 +18,18 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import live
-from course_utils.live.recording import first_error, run_filled_twin
+from course_tools import live
+from course_tools.live.recording import first_error, run_filled_twin
 from test_live_wrong_fills import outputs_in_order  # tests/ is on sys.path
 
 pytest.importorskip("nbclient")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("course_data")]   # runs every lecture's twin
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "course_utils" / "live" / "data"
 LECTURES = sorted((REPO / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 RECORDED = [path for path in LECTURES if (DATA / "checks" / f"{path.stem}.json").is_file()]
 
-
-
-@pytest.fixture(autouse=True)
-def course_data(monkeypatch):
-    """The repository's data folder, fast mode, and the labelled synthetic stand-in where real data is absent."""
-    monkeypatch.setenv("COURSE_DATA_DIR", str(REPO / "data"))
-    monkeypatch.setenv("COURSE_SYNTHETIC_FALLBACK", "1")
 
 
 def config():
@@ -45,14 +39,14 @@ def config():
 def test_recorded_lectures_are_checked_lectures():
     settings = live.read_live_settings(REPO / "pyproject.toml")
     if not RECORDED:
-        pytest.skip("no lecture has recorded self-checks yet: python -m course_utils.live --record")
+        pytest.skip("no lecture has recorded self-checks yet: python -m course_tools.live --record")
     assert all(settings.is_checked(path.stem) for path in RECORDED)
 
 
 @pytest.mark.parametrize("path", RECORDED or [None], ids=lambda p: p.stem if p else "none-recorded")
 def test_the_filled_live_twin_passes_every_self_check(path):
     if path is None:
-        pytest.skip("no lecture has recorded self-checks yet: python -m course_utils.live --record")
+        pytest.skip("no lecture has recorded self-checks yet: python -m course_tools.live --record")
     executed, lines = run_filled_twin(path, config(), "notebooks", data=DATA, strict=True)
     recorded = json.loads((DATA / "checks" / f"{path.stem}.json").read_text())["blanks"]
     assert len(lines) == len(recorded) and all(line.startswith("✓") for line in lines), lines
@@ -62,7 +56,7 @@ def test_the_filled_live_twin_passes_every_self_check(path):
 @pytest.mark.parametrize("path", RECORDED or [None], ids=lambda p: p.stem if p else "none-recorded")
 def test_an_empty_fill_is_reported_as_missing_right_after_its_blank(path):
     if path is None:
-        pytest.skip("no lecture has recorded self-checks yet: python -m course_utils.live --record")
+        pytest.skip("no lecture has recorded self-checks yet: python -m course_tools.live --record")
     recorded = json.loads((DATA / "checks" / f"{path.stem}.json").read_text())["blanks"]
     solutions = json.loads((DATA / "solutions" / f"{path.stem}.json").read_text())["blanks"]
     blank = next(b for b in solutions if str(b["number"]) in recorded)          # the first blank with a check

@@ -1,4 +1,5 @@
-"""Tests for the live tool's markers, hints and syntax checks (course_utils/live/markers.py, syntax.py)."""
+"""Tests for the live tool's markers, hints and syntax checks (course_tools/live/markers.py, syntax.py),
+and for how the tool and the students' runtime of the live twins (course_utils/live) are put together."""
 from __future__ import annotations
 
 import ast
@@ -11,8 +12,9 @@ from pathlib import Path
 import pytest
 from nbformat.v4 import new_raw_cell
 
-from course_utils import live
-from test_live_helpers import code, lecture, md, notebook
+import course_utils.live
+from course_tools import live
+from live_helpers import REPO, code, lecture, md, notebook
 
 
 TOOL_MODULES = ["markers", "syntax", "settings", "colab", "blanks", "twin", "scopes", "dependencies", "files",
@@ -23,12 +25,12 @@ STUDENT_MODULES = ["placeholders", "selfcheck", "describe", "compare", "catchup"
 # ----------------------------------------------------------------------------- the docstrings and imports
 
 
-@pytest.mark.parametrize("name", ["__init__", *TOOL_MODULES, *STUDENT_MODULES])
-def test_docstring_examples_run(name):
-    module = importlib.import_module("course_utils.live" if name == "__init__" else f"course_utils.live.{name}")
-    failures, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+@pytest.mark.parametrize("module", ["course_tools.live", *(f"course_tools.live.{name}" for name in TOOL_MODULES),
+                                    "course_utils.live", *(f"course_utils.live.{name}" for name in STUDENT_MODULES)])
+def test_docstring_examples_run(module):
+    failures, tried = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert failures == 0
-    assert tried >= 1 or name == "cli", f"{name} has no example in its docstrings"
+    assert tried >= 1 or module.endswith(".cli"), f"{module} has no example in its docstrings"
 
 
 def _imports(path: Path, top_level_only: bool) -> set[str]:
@@ -41,38 +43,38 @@ def _imports(path: Path, top_level_only: bool) -> set[str]:
 
 
 @pytest.mark.parametrize("name", TOOL_MODULES)
-def test_tool_modules_import_only_nbformat_nbclient_and_the_standard_library(name):
+def test_tool_modules_import_only_nbformat_nbclient_the_runtime_and_the_standard_library(name):
     imported = _imports(Path(live.__file__).parent / f"{name}.py", top_level_only=False)
-    assert imported - {"__future__", "tomli", "nbformat", "nbclient"} <= set(sys.stdlib_module_names)
+    assert imported - {"__future__", "tomli", "nbformat", "nbclient", "course_utils"} <= set(sys.stdlib_module_names)
 
 
 @pytest.mark.parametrize("name", STUDENT_MODULES)
-def test_student_modules_import_only_the_standard_library(name):
-    imported = _imports(Path(live.__file__).parent / f"{name}.py", top_level_only=True)
-    assert imported - {"__future__"} <= set(sys.stdlib_module_names)
-    everywhere = _imports(Path(live.__file__).parent / f"{name}.py", top_level_only=False)
+def test_student_modules_import_only_the_standard_library_and_the_argument_checks(name):
+    imported = _imports(Path(course_utils.live.__file__).parent / f"{name}.py", top_level_only=True)
+    assert imported - {"__future__", "course_utils"} <= set(sys.stdlib_module_names)
+    everywhere = _imports(Path(course_utils.live.__file__).parent / f"{name}.py", top_level_only=False)
     assert not everywhere & {"nbformat", "nbclient", "torch", "numpy", "pandas"}, everywhere
 
 
 def test_every_module_reads_in_one_sitting():
-    for path in sorted(Path(live.__file__).parent.glob("*.py")):
-        assert len(path.read_text().splitlines()) <= 500, f"{path.name} is too long to read in one sitting"
+    for folder in (Path(live.__file__).parent, Path(course_utils.live.__file__).parent):
+        for path in sorted(folder.glob("*.py")):
+            assert len(path.read_text().splitlines()) <= 500, f"{path.name} is too long to read in one sitting"
 
 
-def test_importing_course_utils_does_not_import_the_tool():
-    """Students' notebooks import course_utils: the live helpers must not pull in nbformat or nbclient."""
-    command = [sys.executable, "-c", "import sys, course_utils as cu; cu.check, cu.blank, cu.catch_up, cu.BlankNotFilled;"
-               " print(sorted(m for m in ('nbformat', 'nbclient', 'course_utils.live.twin') if m in sys.modules))"]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+def test_importing_course_utils_imports_neither_the_tool_nor_nbformat():
+    """Students' notebooks import course_utils (installed without nbformat): the live lines must not need it."""
+    command = [sys.executable, "-c", "import sys, course_utils as cu; cu.check, cu.blank, cu.catch_up, cu.live.BlankNotFilled;"
+               " print(sorted(m for m in sys.modules if m.split('.')[0] in ('nbformat', 'nbclient', 'course_tools')))"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True, cwd=REPO).stdout
     assert out.strip() == "[]"
 
 
-def test_tool_names_load_on_first_use():
-    assert live.make_live_notebook.__module__ == "course_utils.live.twin"
-    assert live.main.__module__ == "course_utils.live.cli"
-    assert "make_live_notebook" in dir(live)
-    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
-        live.nothing_here
+def test_the_tool_and_the_runtime_are_separate_packages():
+    assert live.make_live_notebook.__module__ == "course_tools.live.twin"
+    assert live.main.__module__ == "course_tools.live.cli"
+    assert course_utils.live.blank.__module__ == "course_utils.live.placeholders"
+    assert not hasattr(course_utils.live, "make_live_notebook")
 
 
 # ----------------------------------------------------------------------------- live-blank
@@ -235,7 +237,7 @@ def test_parse_uses_reads_the_list_to_the_end_of_the_line(hint, items):
 def test_parse_uses_names_and_probes():
     uses = live.parse_uses(["# x — later cells use: f(X, 2), model.fc, y"])
     assert uses.names == ("f", "model.fc", "y")
-    from course_utils.live.markers import is_probe
+    from course_tools.live.markers import is_probe
     assert [is_probe(item) for item in uses.items] == [True, False, False]
 
 

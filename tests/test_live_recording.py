@@ -1,7 +1,7 @@
 """Recording self-checks from an executed lecture, and running its live twin as a class would (real kernels).
 
 The lecture is small and built here: plain torch values, no data downloads. The
-``recorded`` fixture runs ``python -m course_utils.live --record`` on it once; the tests
+``recorded`` fixture runs ``python -m course_tools.live --record`` on it once; the tests
 then run its live twin -- filled with the lecture's code, with wrong fills, unfilled,
 and with catch-up -- in fresh ``python3`` kernels through nbclient.
 """
@@ -12,11 +12,12 @@ import json
 import nbformat
 import pytest
 
-from course_utils import live
-from course_utils.live.recording import check_lines, first_error, run_filled_twin, run_notebook
-from test_live_helpers import CONFIG, cli, code, make_repo, md, notebook, read
+from course_tools import live
+from course_tools.live.recording import check_lines, first_error, run_filled_twin, run_notebook
+from live_helpers import CONFIG, cli, code, make_repo, md, notebook, read
 
 pytest.importorskip("nbclient")
+pytestmark = pytest.mark.slow   # every test runs a notebook in a kernel
 
 STEM = "01-demo"
 
@@ -103,7 +104,7 @@ def test_records_go_stale_when_the_lecture_code_changes(recorded, tmp_path, caps
     assert cli(copy) == 1
     err = capsys.readouterr().err
     assert ("the recorded self-check of blank 2 is stale (the lecture's code up to cell 7, or its hint's list, "
-            "changed since it was recorded); run python -m course_utils.live --record 01-demo") in err
+            "changed since it was recorded); run python -m course_tools.live --record 01-demo") in err
     assert "self-check of blank 1 is stale" not in err                # blank 1 comes before the change
 
 

@@ -168,7 +168,7 @@ def test_one_line_even_with_several_problems(data, capsys):
 
 def test_no_recorded_check_and_a_stale_one_say_so(data, capsys):
     assert check_line(capsys, 3, {}) == ("· blank 3 of 03-demo: no recorded check "
-                                         "(instructor: python -m course_utils.live --record 03-demo).")
+                                         "(instructor: python -m course_tools.live --record 03-demo).")
     path = solutions_path(LECTURE, data)
     solutions = json.loads(path.read_text())
     solutions["blanks"][0]["fingerprint"] = "changed"
@@ -196,10 +196,10 @@ def test_check_reads_the_callers_globals_outside_ipython(data, capsys):
 @pytest.mark.parametrize(
     ("arguments", "error", "message"),
     [
-        (("03-demo.ipynb", 1), ValueError, "lecture should be the lecture notebook's name without .ipynb"),
-        ((3, 1), ValueError, "lecture should be"),
-        (("03-demo", 0), ValueError, "blank should be the blank's number"),
-        (("03-demo", True), ValueError, "blank should be"),
+        (("03-demo.ipynb", 1), ValueError, "lecture must be a lecture notebook's name without .ipynb"),
+        ((3, 1), TypeError, "lecture must be .* got 3"),
+        (("03-demo", 0), ValueError, "blank must be a blank's number: a whole number, 1 for the first blank, got 0"),
+        (("03-demo", True), TypeError, "blank must be .* got True"),
     ],
 )
 def test_check_arguments(arguments, error, message):
@@ -326,7 +326,7 @@ def test_data_lengths_include_loaders_datasets():
 
 def test_an_unfilled_blank_raises_naming_the_blank_and_leaves_placeholders(data):
     namespace = {"cu": cu, "model": "an old model from earlier in the lecture"}
-    with pytest.raises(cu.BlankNotFilled) as raised:
+    with pytest.raises(cu.live.BlankNotFilled) as raised:
         exec('cu.blank("03-demo", 1)', namespace)
     message = str(raised.value)
     assert message == ('blank 1 of 03-demo is not filled in: define and train the model — later cells use: model, '
@@ -337,7 +337,7 @@ def test_an_unfilled_blank_raises_naming_the_blank_and_leaves_placeholders(data)
     # the first use of a name the blank should have made names the blank again
     for use in ("model(1)", "history.loss", "len(history)", "print(model)", "f'{model}'", "model + 1",
                 "torch.relu(model)", "[x for x in history]", "float(model)"):
-        with pytest.raises(cu.BlankNotFilled, match="^`(model|history)` is not made yet: blank 1 of 03-demo"):
+        with pytest.raises(cu.live.BlankNotFilled, match="^`(model|history)` is not made yet: blank 1 of 03-demo"):
             exec(use, {"model": namespace["model"], "history": namespace["history"], "torch": torch})
     assert repr(namespace["model"]) == "<model: not made yet - blank 1 of 03-demo is not filled in>"
 
@@ -345,7 +345,7 @@ def test_an_unfilled_blank_raises_naming_the_blank_and_leaves_placeholders(data)
 def test_a_blank_in_a_function_raises_when_called_and_binds_nothing(data):
     namespace = {"cu": cu}
     exec('def total(values):\n    result = 0\n    cu.blank("03-demo", 3)\n    return result', namespace)
-    with pytest.raises(cu.BlankNotFilled, match=r"then run this cell again"):
+    with pytest.raises(cu.live.BlankNotFilled, match=r"then run this cell again"):
         namespace["total"]([1, 2])
     assert "result" not in namespace
 

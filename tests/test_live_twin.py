@@ -1,4 +1,4 @@
-"""Tests for building live twins and for notebook files (course_utils/live/twin.py, blanks.py, files.py)."""
+"""Tests for building live twins and for notebook files (course_tools/live/twin.py, blanks.py, files.py)."""
 from __future__ import annotations
 
 import json
@@ -8,8 +8,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils import live
-from test_live_helpers import CONFIG, code, lecture, md, notebook
+from course_tools import live
+from course_utils.live import BlankNotFilled
+from live_helpers import CONFIG, code, lecture, md, notebook
 
 
 # ----------------------------------------------------------------------------- clearing
@@ -160,10 +161,10 @@ def test_a_checked_twin_runs_until_its_first_blank_and_its_functions_can_be_defi
     namespace: dict = {}
     code_cells = [cell.source for cell in live_nb.cells if cell.cell_type == "code" and "google.colab" not in cell.source]
     exec(code_cells[0], namespace)                                                    # the imports
-    with pytest.raises(live.BlankNotFilled, match="blank 1 of 01-demo is not filled in"):
+    with pytest.raises(BlankNotFilled, match="blank 1 of 01-demo is not filled in"):
         exec(code_cells[1], namespace)
     exec(code_cells[5], namespace)                                                    # def f(...) with a blank
-    with pytest.raises(live.BlankNotFilled, match="blank 4 of 01-demo"):
+    with pytest.raises(BlankNotFilled, match="blank 4 of 01-demo"):
         namespace["f"](1)
 
 
@@ -188,7 +189,7 @@ def test_solutions_hold_the_lectures_code_and_how_each_name_is_made():
 
 
 def test_made_by_says_how_the_lecture_makes_a_name():
-    from course_utils.live.blanks import made_by
+    from course_tools.live.blanks import made_by
     assert made_by("history = cu.train(model, loader)", "history") == "keep what `cu.train(...)` returns as `history`"
     assert made_by("def f():\n    pass", "f") == "define the function `f`"
     assert made_by("import numpy as np", "np") == "import `np`"
@@ -265,12 +266,12 @@ def test_real_drift_is_still_caught(change, where):
     saved = saved_by_jupyterlab(nb)
     change(saved)
     assert not live.same_notebook(nb, saved)
-    from course_utils.live.files import first_difference
+    from course_tools.live.files import first_difference
     assert first_difference(saved, nb).endswith(where) or where in first_difference(saved, nb)
 
 
 def test_check_lines_are_only_the_lines_cu_check_prints():
-    from course_utils.live.recording import check_lines
+    from course_tools.live.recording import check_lines
 
     cell = nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output(
         "stream", text="\n✓ blank 1 of 01-x: `x` looks like the lecture's.\nother\n\n✗ blank 2 of 01-x: no\n")])

@@ -16,10 +16,11 @@ from typing import NamedTuple
 
 import pytest
 
-from course_utils import live
-from course_utils.live.recording import check_lines, run_filled_twin
+from course_tools import live
+from course_tools.live.recording import check_lines, run_filled_twin
 
 pytest.importorskip("nbclient")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("course_data")]   # runs lectures' twins
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "course_utils" / "live" / "data"
@@ -110,13 +111,6 @@ WRONG_FILLS = [
          'target = torch.full((1, K), epsilon / K)\ntarget[0, label] += 1 - epsilon\nsmoothed_loss = (target * F.log_softmax(scores, dim=1)).sum()',
          '✗ blank 3 of 08-training-a-convnet-well: `smoothed_loss` is -0.3429; the lecture\'s lies between 0 and 1.'),
 ]
-
-
-@pytest.fixture(autouse=True)
-def course_data(monkeypatch):
-    """The repository's data folder, fast mode, and the labelled synthetic stand-in where real data is absent."""
-    monkeypatch.setenv("COURSE_DATA_DIR", str(REPO / "data"))
-    monkeypatch.setenv("COURSE_SYNTHETIC_FALLBACK", "1")
 
 
 def test_every_lecture_has_at_least_two_wrong_fills_besides_the_empty_one():

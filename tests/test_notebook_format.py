@@ -51,8 +51,11 @@ def problems(notebook) -> list[str]:
     return found
 
 
-def test_there_are_lecture_notebooks() -> None:
-    assert len(LECTURES) >= 7, f"expected the 7 lecture notebooks, found {[p.name for p in LECTURES]}"
+def test_the_lectures_are_numbered_without_gaps_and_the_readme_lists_each() -> None:
+    numbers = [path.name[:2] for path in LECTURES]
+    assert numbers == [f"{n:02d}" for n in range(1, len(LECTURES) + 1)], numbers
+    readme = (REPO / "README.md").read_text()
+    assert [path.name for path in LECTURES if f"`{path.name}`" not in readme] == []
 
 
 @pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.name)

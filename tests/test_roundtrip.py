@@ -16,7 +16,7 @@ notebook, save it and close it:
 (These are exactly the changes headless Chromium + JupyterLab 4.6 made when it opened
 and saved every lecture without running it: tests/test_browser.py can show it.)
 
-Afterwards ``python -m course_utils.live --check`` must pass in the copy, and
+Afterwards ``python -m course_tools.live --check`` must pass in the copy, and
 ``git diff`` of the notebooks must be empty. When it is not, the failure lists, per
 notebook, which fields the round trip changed, so the committed lectures can be
 normalised to the form JupyterLab saves.
@@ -35,13 +35,13 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("jupyterlab")
+pytestmark = pytest.mark.slow   # a Jupyter server opens and saves every lecture
 websocket = pytest.importorskip("tornado.websocket")
 
 from lab_server import Lab, running_lab  # noqa: E402  (tests/ is on sys.path)
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tools"))
-from run_lectures import as_javascript_writes_it  # noqa: E402  (the lectures are saved the same way)
+from course_tools.run_lectures import as_javascript_writes_it  # noqa: E402  (the lectures are saved the same way)
 
 LECTURES = sorted(p.name for p in (REPO / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 
@@ -104,9 +104,10 @@ def git(folder: Path, *arguments: str) -> str:
 
 
 def copy_repository(target: Path) -> None:
-    """The working tree's package, notebooks and settings, committed in a git repository of its own."""
+    """The working tree's packages, notebooks and settings, committed in a git repository of its own."""
     target.mkdir()
-    shutil.copytree(REPO / "course_utils", target / "course_utils", ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("course_utils", "course_tools"):
+        shutil.copytree(REPO / package, target / package, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "notebooks", target / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     for name in ("pyproject.toml", ".gitignore", "README.md"):
         shutil.copy2(REPO / name, target / name)
@@ -188,9 +189,9 @@ def test_saving_in_jupyterlab_leaves_the_notebooks_unchanged(round_trip: dict) -
 
 
 def test_the_live_check_passes_after_saving(round_trip: dict) -> None:
-    result = subprocess.run([sys.executable, "-m", "course_utils.live", "--check"], cwd=round_trip["copy"],
+    result = subprocess.run([sys.executable, "-m", "course_tools.live", "--check"], cwd=round_trip["copy"],
                             capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, ("`python -m course_utils.live --check` fails after the lectures were opened "
+    assert result.returncode == 0, ("`python -m course_tools.live --check` fails after the lectures were opened "
                                     f"and saved in JupyterLab:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
 
 

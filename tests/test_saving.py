@@ -1,4 +1,4 @@
-"""cu.save_model / cu.load_model / cu.saved_model_info: a trained network kept in a file, and refusals that explain."""
+"""cu.save_model / cu.load_model / cu.saving.saved_model_info: a trained network kept in a file, and refusals that explain."""
 from __future__ import annotations
 
 import sys
@@ -39,7 +39,7 @@ def test_a_saved_model_loads_into_a_new_instance_with_the_same_weights_and_predi
 def test_the_file_says_what_a_later_lecture_needs_to_use_the_model(tmp_path):
     model, loader = trained()
     path = cu.save_model(model, tmp_path / "tiny.pt", loader=loader, notes={"test accuracy": torch.tensor(0.875)})
-    info = cu.saved_model_info(path)
+    info = cu.saving.saved_model_info(path)
     assert info.classes == CLASSES
     assert info.input_shape == (3, 8, 8)
     assert info.mean == pytest.approx((0.3, 0.3, 0.3)) and info.std == pytest.approx((0.25, 0.25, 0.25))
@@ -60,7 +60,7 @@ def test_the_file_holds_only_weights_and_plain_values(tmp_path):
 
 def test_classes_and_normalisation_can_be_given_by_hand_and_are_checked_against_the_outputs(tmp_path):
     model = make_model()
-    info = cu.saved_model_info(cu.save_model(model, tmp_path / "a.pt", classes=["x", "y", "z"], input_shape=(3, 8, 8),
+    info = cu.saving.saved_model_info(cu.save_model(model, tmp_path / "a.pt", classes=["x", "y", "z"], input_shape=(3, 8, 8),
                                              mean=[0.5] * 3, std=[0.2] * 3))
     assert info.classes == ("x", "y", "z") and info.mean == (0.5, 0.5, 0.5)
     with pytest.raises(ValueError, match="outputs 3 scores per input, but 2 class names"):
@@ -105,13 +105,13 @@ def test_files_that_are_not_saved_models_are_refused_with_what_they_are(tmp_path
     model, loader = make_model(), cu.TensorLoader(image_set(32, 1, "train"), 16)
     cu.train(model, loader, progress=False, checkpoint=checkpoint, precision="float32", channels_last=False)
     with pytest.raises(ValueError, match="is a training checkpoint of cu.train, not a saved model"):
-        cu.saved_model_info(checkpoint)
+        cu.saving.saved_model_info(checkpoint)
 
 
 def test_save_model_replaces_a_saved_model_but_never_another_file(tmp_path):
     path = cu.save_model(make_model(), tmp_path / "m.pt", notes={"version": 1})
     cu.save_model(make_model(), path, notes={"version": 2})
-    assert cu.saved_model_info(path).notes == {"version": 2}
+    assert cu.saving.saved_model_info(path).notes == {"version": 2}
     other = tmp_path / "data.pt"
     torch.save({"my": torch.zeros(3)}, other)
     content = other.read_bytes()
@@ -133,7 +133,7 @@ def test_an_interrupted_save_leaves_the_previous_file(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         cu.save_model(make_model(), path, notes={"version": 2})
     monkeypatch.undo()
-    assert cu.saved_model_info(path).notes == {"version": 1}
+    assert cu.saving.saved_model_info(path).notes == {"version": 1}
     assert sorted(p.name for p in tmp_path.glob("*m.pt*")) == ["m.pt"]
 
 
@@ -151,4 +151,4 @@ def test_wrong_arguments_are_named(tmp_path, call, error, text):
 def test_load_model_moves_the_weights_to_the_device_asked_for(tmp_path):
     path = cu.save_model(make_model(), tmp_path / "m.pt")
     model = cu.load_model(path, make_model(), device="cpu")
-    assert cu.model_device(model).type == "cpu"
+    assert cu.devices.model_device(model).type == "cpu"

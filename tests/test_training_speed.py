@@ -345,9 +345,29 @@ def test_text_bar_fills_in_eighths():
     assert progress.text_bar(1, 16, width=4) == "▕▎   ▏"     # 1/16 of 32 eighths = 2 eighths
 
 
-def test_live_plot_is_ignored_outside_notebooks():
-    history = train(conv_model(), batches(), live_plot=True, progress=False)
-    assert len(history) > 0
+def test_live_plot_draws_a_live_curve_only_in_a_notebook(monkeypatch):
+    from course_utils import training_plots
+
+    made = []
+
+    class RecordingCurve:
+        def __init__(self):
+            made.append(self)
+            self.updates, self.closed = 0, False
+
+        def update(self, history):
+            self.updates += 1
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(training_plots, "LiveCurve", RecordingCurve)
+    train(conv_model(), batches(), live_plot=True, progress=False, log_every=2)
+    assert made == [], "outside a notebook no live curve is made"
+    monkeypatch.setattr(progress, "in_notebook", lambda: True)      # as if in a Jupyter kernel
+    history = train(conv_model(), batches(), live_plot=True, progress=False, log_every=2)
+    assert len(made) == 1 and made[0].closed
+    assert made[0].updates == len(history)                           # redrawn at every history row
 
 
 def test_nan_loss_is_reported_with_the_epoch():

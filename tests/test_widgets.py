@@ -8,118 +8,17 @@ kernel, types a number or moves a slider, and read what comes back on the IOPub
 channel (the picture's ``display_data`` and its in-place ``update_display_data``)
 and what the tool drew (the figure's image data and titles).
 
-Argument checks and the live curve (which has no widgets) run in this process.
+The kernel (the ``kernel`` fixture; ``pictures``, ``widget_views``) is shared with the tests of
+``redraw`` and ``training_plots``: see ``tests/ipython_kernel.py``. Argument checks run in
+this process.
 """
 from __future__ import annotations
 
-import json
-import math
-import os
-import queue
-import textwrap
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 import pytest
 
-from course_utils import config, widgets
-
-jupyter_client = pytest.importorskip("jupyter_client")
-
-REPO = Path(__file__).resolve().parents[1]
-RESULT_MARK = "@@result@@"
-
-
-# ---------------------------------------------------------------------------
-# A kernel that the tests talk to like a notebook front end
-# ---------------------------------------------------------------------------
-
-
-class Kernel:
-    """A running IPython kernel: ``run`` code as a cell would, ``send_update`` as a browser would."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.manager = jupyter_client.KernelManager(kernel_name="python3")
-        self.manager.start_kernel(env=env, cwd=str(REPO))
-        self.client = self.manager.client()
-        self.client.start_channels()
-        self.client.wait_for_ready(timeout=120)
-
-    def stop(self) -> None:
-        self.client.stop_channels()
-        self.manager.shutdown_kernel(now=True)
-
-    def _collect(self, msg_id: str, timeout: float = 120) -> list[dict]:
-        """The IOPub messages caused by request ``msg_id``, up to the kernel going idle."""
-        messages = []
-        while True:
-            try:
-                message = self.client.get_iopub_msg(timeout=timeout)
-            except queue.Empty:
-                raise AssertionError(f"the kernel sent nothing for {timeout} s; messages so far: "
-                                     f"{[m['msg_type'] for m in messages]}") from None
-            if message["parent_header"].get("msg_id") != msg_id:
-                continue
-            if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
-                return messages
-            messages.append(message)
-
-    def run(self, code: str) -> tuple[object, list[dict]]:
-        """Run ``code`` (which sets ``result``); return ``result`` (through JSON) and the IOPub messages."""
-        code = textwrap.dedent(code) + f"\nprint({RESULT_MARK!r} + __import__('json').dumps(result))\n"
-        msg_id = self.client.execute(code)
-        messages = self._collect(msg_id)
-        errors = [m["content"] for m in messages if m["msg_type"] == "error"]
-        if errors:
-            raise AssertionError("the kernel raised:\n" + "\n".join(errors[0]["traceback"]))
-        text = "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream")
-        lines = [line for line in text.splitlines() if line.startswith(RESULT_MARK)]
-        assert lines, f"no result printed; output was:\n{text}"
-        return json.loads(lines[-1][len(RESULT_MARK):]), messages
-
-    def send_update(self, model_id: str, state: dict) -> list[dict]:
-        """Send what a browser sends when a control changes; return the IOPub messages it causes."""
-        content = {"comm_id": model_id, "data": {"method": "update", "state": state, "buffer_paths": []}}
-        message = self.client.session.msg("comm_msg", content)
-        self.client.shell_channel.send(message)
-        messages = self._collect(message["header"]["msg_id"])
-        errors = [m["content"] for m in messages if m["msg_type"] == "error"]
-        assert not errors, "a widget callback raised:\n" + "\n".join(errors[0]["traceback"])
-        return messages
-
-
-@pytest.fixture(scope="module")
-def kernel():
-    env = {key: value for key, value in os.environ.items() if not key.startswith("COURSE_")}
-    env["OMP_NUM_THREADS"] = "1"
-    running = Kernel(env)
-    try:
-        running.run("""
-            import numpy as np
-            import torch
-            from scipy.signal import convolve2d
-            from torch import nn
-            import course_utils as cu
-            from course_utils import widgets
-            from course_utils.data import ImageSet
-            result = None
-        """)
-        yield running
-    finally:
-        running.stop()
-
-
-def pictures(messages: list[dict]) -> list[tuple[str, str]]:
-    """(message type, display id) of every PNG sent: a new picture, or one replaced in place."""
-    return [(m["msg_type"], m["content"]["transient"]["display_id"]) for m in messages
-            if m["msg_type"] in ("display_data", "update_display_data") and "image/png" in m["content"]["data"]]
-
-
-def widget_views(messages: list[dict]) -> list[dict]:
-    """The widget views displayed (data of each display_data that shows a widget)."""
-    return [m["content"]["data"] for m in messages
-            if m["msg_type"] == "display_data" and "application/vnd.jupyter.widget-view+json" in m["content"]["data"]]
+from course_utils import widgets
+from ipython_kernel import pictures, widget_views
 
 
 # ---------------------------------------------------------------------------
@@ -220,11 +119,11 @@ def test_choosing_another_image_redraws(kernel) -> None:
 
 
 @pytest.mark.parametrize("arguments, error, words", [
-    ({"image": np.zeros((8, 8)), "kernel": "blurry"}, ValueError, "is not a preset"),
+    ({"image": np.zeros((8, 8)), "kernel": "blurry"}, ValueError, r"kernel must be one of the presets .* got 'blurry'"),
     ({"image": np.zeros((8, 8)), "kernel": np.ones((2, 2))}, ValueError, "3×3"),
     ({"image": np.zeros((8, 8, 3))}, ValueError, "convert it to grey"),
     ({"image": {}}, ValueError, "empty dict"),
-    ({"image": np.zeros((8, 8)), "title": 5}, TypeError, "title must be a string"),
+    ({"image": np.zeros((8, 8)), "title": 5}, TypeError, "KernelExplorer: title must be a string or None, got 5"),
 ])
 def test_kernel_explorer_checks_its_arguments(arguments, error, words) -> None:
     with pytest.raises(error, match=words):
@@ -342,13 +241,13 @@ def test_activation_browser_checks_its_arguments() -> None:
     data = ImageSet(torch.zeros(2, 3, 8, 8, dtype=torch.uint8), torch.tensor([0, 1]), ("a", "b"),
                     (0.5,) * 3, (0.2,) * 3, "toy", "test")
     conv = nn.Sequential(nn.Conv2d(3, 2, 3))
-    with pytest.raises(TypeError, match="model must be a torch nn.Module"):
+    with pytest.raises(TypeError, match=r"ActivationBrowser: model must be a model \(a torch.nn.Module\), got 'model'"):
         widgets.ActivationBrowser("model", data, show=False)
     with pytest.raises(TypeError, match="lacks images, labels, classes, mean, std"):
         widgets.ActivationBrowser(conv, [1, 2, 3], show=False)
     with pytest.raises(ValueError, match="no nn.Conv2d layer"):
         widgets.ActivationBrowser(nn.Sequential(nn.Flatten()), data, show=False)
-    with pytest.raises(ValueError, match=r"layers \['conv9'\] are not in the model"):
+    with pytest.raises(ValueError, match=r"layers must be names of the model's layers .* got \['conv9'\], which are not"):
         widgets.ActivationBrowser(conv, data, layers=["conv9"], show=False)
     with pytest.raises(ValueError, match="index must be an image number 0..1"):
         widgets.ActivationBrowser(conv, data, index=2, show=False)
@@ -371,121 +270,6 @@ def test_activation_browser_names_the_split_its_images_come_from() -> None:
     assert browser.slider.description == "validation image"
     assert browser.image_figure.texts[0].get_text() == "validation image 1"
     assert "validation image 1 (b)" in browser.maps_figure.texts[0].get_text()
-
-# ---------------------------------------------------------------------------
-# Live curve and live_output_available
-# ---------------------------------------------------------------------------
-
-
-def history_rows(epochs: int, with_validation: bool) -> list[dict]:
-    rows = []
-    for epoch in range(1, epochs + 1):
-        for batch in (10, 20, 32):
-            last = batch == 32
-            rows.append({"epoch": epoch, "batch": batch, "examples": (epoch - 1) * 1024 + batch * 32,
-                         "seconds": 0.1 * len(rows), "lr": 1e-3, "loss": 2.3 / (len(rows) + 1),
-                         "accuracy": 0.1 + 0.05 * len(rows),
-                         "val_loss": 1.9 / epoch if with_validation and last else math.nan,
-                         "val_accuracy": 0.2 * epoch if with_validation and last else math.nan})
-    return rows
-
-
-def test_live_curve_draws_what_the_history_holds() -> None:
-    curve = widgets.LiveCurve(title="toy net", live=False)
-    rows = history_rows(2, with_validation=True)
-    for count in range(1, len(rows) + 1):
-        curve.update(pd.DataFrame(rows[:count]))
-    curve.close()
-    loss_ax, accuracy_ax = curve.figure.axes
-    train_loss, validation_loss = loss_ax.lines[:2]
-    assert list(train_loss.get_xdata()) == [row["examples"] for row in rows]
-    assert np.allclose(train_loss.get_ydata(), [row["loss"] for row in rows])
-    assert list(validation_loss.get_xdata()) == [1024, 2048], "validation points only where they were measured"
-    assert np.allclose(accuracy_ax.lines[0].get_ydata(), [100 * row["accuracy"] for row in rows])
-    epoch_lines = [line for line in loss_ax.lines if line.get_linestyle() == ":"]
-    assert [line.get_xdata()[0] for line in epoch_lines] == [1024], "a dotted line where epoch 2 starts"
-    assert curve.caption.startswith("toy net: epoch 2, 2,048 images seen")
-    assert curve.picture.draws == 0, "nothing is displayed where live output is not available"
-
-
-def test_live_curve_without_validation_columns() -> None:
-    curve = widgets.LiveCurve(live=False)
-    history = pd.DataFrame(history_rows(1, with_validation=False)).drop(columns=["val_loss", "val_accuracy"])
-    curve.update(history)
-    assert [len(ax.lines) for ax in curve.figure.axes] == [1, 1]
-    assert curve.caption.startswith("Training: epoch 1")
-
-
-def test_live_curve_checks_the_history() -> None:
-    curve = widgets.LiveCurve(live=False)
-    with pytest.raises(TypeError, match="history must be a pandas DataFrame"):
-        curve.update([1, 2])
-    with pytest.raises(ValueError, match=r"lacks the column\(s\) \['examples'\]"):
-        curve.update(pd.DataFrame(history_rows(1, False)).drop(columns=["examples"]))
-    with pytest.raises(ValueError, match="min_interval"):
-        widgets.LiveCurve(min_interval=-1)
-
-
-def test_live_curve_redraws_in_place_in_a_kernel(kernel) -> None:
-    rows = history_rows(2, with_validation=True)
-    result, messages = kernel.run(f"""
-    import json
-    import pandas as pd
-    rows = json.loads({json.dumps(rows)!r})   # NaN survives the trip
-    curve = widgets.LiveCurve(title="toy", min_interval=0)
-    for count in range(1, len(rows) + 1):
-        curve.update(pd.DataFrame(rows[:count]))
-    curve.close()
-    result = {{"live": curve.live, "draws": curve.picture.draws}}
-    """)
-    assert result == {"live": True, "draws": 6}
-    shown = pictures(messages)
-    assert shown[0][0] == "display_data" and {kind for kind, _ in shown[1:]} == {"update_display_data"}
-    assert len({display_id for _, display_id in shown}) == 1, "every redraw replaces the same picture"
-    last = [m for m in messages if m["msg_type"] == "update_display_data"][-1]["content"]["data"]["text/plain"]
-    assert "toy: epoch 2, 2,048 images seen" in last
-
-
-def test_live_curve_throttles_but_always_shows_the_last_state(kernel) -> None:
-    rows = history_rows(2, with_validation=False)
-    result, messages = kernel.run(f"""
-    import json
-    import pandas as pd
-    rows = json.loads({json.dumps(rows)!r})
-    curve = widgets.LiveCurve(min_interval=3600)
-    for count in range(1, len(rows) + 1):
-        curve.update(pd.DataFrame(rows[:count]))
-    curve.close()
-    result = curve.picture.draws
-    """)
-    assert result == 2, "the first state, then (at close) the last one"
-    texts = [m["content"]["data"]["text/plain"] for m in messages
-             if m["msg_type"] in ("display_data", "update_display_data")]
-    assert "epoch 1, 320 images seen" in texts[0] and "epoch 2, 2,048 images seen" in texts[-1]
-
-
-def test_live_output_is_available_in_a_kernel_only(kernel) -> None:
-    assert widgets.live_output_available() is False, "pytest's own process is plain Python"
-    result, _ = kernel.run("result = widgets.live_output_available()")
-    assert result is True
-    switched_off, _ = kernel.run("""
-    import os
-    os.environ["COURSE_LIVE_OUTPUT"] = "0"
-    result = [widgets.live_output_available(), widgets.LiveCurve().live]
-    del os.environ["COURSE_LIVE_OUTPUT"]
-    """)
-    assert switched_off == [False, False]
-
-
-@pytest.mark.parametrize("value, allowed", [("0", False), ("false", False), (" OFF ", False), ("no", False),
-                                            ("1", True), ("", True), (None, True)])
-def test_live_output_setting(monkeypatch: pytest.MonkeyPatch, value, allowed) -> None:
-    if value is None:
-        monkeypatch.delenv(config.LIVE_OUTPUT_ENV, raising=False)
-    else:
-        monkeypatch.setenv(config.LIVE_OUTPUT_ENV, value)
-    assert config.live_output_allowed() is allowed
-
 
 def test_tools_draw_without_ipython() -> None:
     """In plain Python the tools still draw (so scripts and tests can check figures) but display nothing."""

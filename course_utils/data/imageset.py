@@ -269,6 +269,9 @@ def _check_unit_range(images: torch.Tensor) -> None:
 def normalize(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
     """Scale uint8 images to [0, 1], then subtract ``mean`` and divide by ``std`` per channel.
 
+    Lecture 02 writes it by hand as one line of broadcasting (section 7):
+    ``(batch.float() / 255 - mean) / std`` with ``mean`` and ``std`` of shape 1×3×1×1.
+
     After this, each channel has (about) mean 0 and standard deviation 1 over the
     training set, which helps gradient descent. Float input must already be in
     [0, 1] (a ValueError says so otherwise, e.g. for images normalized twice).
@@ -316,6 +319,8 @@ def apply_normalization(images: torch.Tensor, scale: torch.Tensor, shift: torch.
 
 def denormalize(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
     """Undo ``normalize``: back to floats in [0, 1] (clipped), ready to show.
+
+    Lecture 02 undoes the normalisation by hand to show the images again (section 9).
 
     Example:
         >>> x = normalize(torch.zeros(3, 2, 2, dtype=torch.uint8), (0.5, 0.5, 0.5), (0.2, 0.2, 0.2))

@@ -51,6 +51,9 @@ def load_dataset(
 ) -> ImageSet:
     """Load one split of a course data set as an ``ImageSet`` (uint8 tensors on the CPU).
 
+    Lecture 02 starts with it (section 1): the whole data set as uint8 tensors, then looks at
+    them piece by piece; lecture 07 decodes Sign-Language MNIST's CSV rows by hand (section 1).
+
     Args:
         name: "cifar10", "fashion_mnist" or "sign_language_mnist".
         split: "train" or "test".

@@ -355,6 +355,8 @@ DATASETS: dict[str, DatasetInfo] = {
 def dataset_info(name: str) -> DatasetInfo:
     """Look up a data set by its short name.
 
+    Lecture 01 reads CIFAR-10's entry (section 6: where the data set comes from).
+
     Case, dashes and underscores do not matter (``"CIFAR-10"`` works); an unknown
     name gives a ValueError that lists the known ones and the closest match.
 

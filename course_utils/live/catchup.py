@@ -30,7 +30,7 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any
 
-from .packagedata import check_blank_number, check_lecture_name, load_solutions
+from .packagedata import check_lecture_and_blank, load_solutions
 from .placeholders import BlankNotFilled
 from .selfcheck import notebook_namespace
 
@@ -68,9 +68,9 @@ def catch_up(lecture: str, blank: int, *, namespace: Mapping[str, Any] | None = 
 
     ``namespace`` is where to run it (default: the notebook's variables, as for
     :func:`course_utils.live.selfcheck.check`); ``run=False`` only shows the code.
+    Every live twin's blanks say how to use it (lecture 01's twin is the first).
     """
-    check_lecture_name(lecture)
-    check_blank_number(blank)
+    check_lecture_and_blank(lecture, blank, "cu.catch_up")
     if not isinstance(run, bool):
         raise TypeError(f"run should be True or False, got {run!r}.")
     data = load_solutions(lecture)

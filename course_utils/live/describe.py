@@ -1,6 +1,6 @@
 """Describe a value in a few JSON facts, for the self-checks.
 
-``describe`` runs when the tool records a lecture (``python -m course_utils.live --record``):
+``describe`` runs when the tool records a lecture (``python -m course_tools.live --record``):
 right after each blank, every name its hint lists is described -- its kind (tensor,
 model, number, DataFrame ...) and the facts :mod:`course_utils.live.compare` checks a
 student's value against (see the table there).

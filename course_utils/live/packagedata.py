@@ -1,11 +1,11 @@
 """The files the live tool ships inside the package: each checked lecture's solutions and checks.
 
 ``course_utils/live/data/solutions/<lecture>.json``
-    written by ``python -m course_utils.live`` from the lecture alone: every blank's hint,
+    written by ``python -m course_tools.live`` from the lecture alone: every blank's hint,
     the names its hint lists, the lecture's code for it (for ``cu.catch_up``), and a
     fingerprint of the lecture code up to it.
 ``course_utils/live/data/checks/<lecture>.json``
-    written by ``python -m course_utils.live --record`` from an executed lecture: a
+    written by ``python -m course_tools.live --record`` from an executed lecture: a
     description of every listed name right after its blank (for ``cu.check``), with the
     fingerprint it was recorded at, so that ``--check`` sees when it is stale.
 
@@ -14,7 +14,6 @@ Because they are package data (``[tool.setuptools.package-data]`` in pyproject.t
 environment variable ``COURSE_LIVE_DATA`` points the helpers to another folder with the
 same layout (the tool uses it while recording, tests use it for their own lectures).
 
-This module uses only the standard library: students' notebooks import it.
 
 Example:
     >>> data_folder().name
@@ -30,6 +29,8 @@ import re
 import shutil
 from pathlib import Path
 
+from course_utils import checks
+
 DATA_ENV = "COURSE_LIVE_DATA"
 """Environment variable: a folder to read (and record) solutions and checks in, instead of the package's."""
 
@@ -42,21 +43,16 @@ def data_folder() -> Path:
     return Path(override) if override else Path(__file__).resolve().parent / "data"
 
 
-def check_lecture_name(lecture: object) -> str:
-    """``lecture`` must be a lecture's name such as ``"03-logistic-regression"``; return it."""
-    if not isinstance(lecture, str) or not _STEM.match(lecture) or lecture.endswith(".ipynb"):
-        raise ValueError(
-            "lecture should be the lecture notebook's name without .ipynb, such as "
-            f'"03-logistic-regression" (as in the cu.check line of the live notebook), got {lecture!r}.'
-        )
-    return lecture
+lecture_name = checks.Rule(
+    'a lecture notebook\'s name without .ipynb, such as "03-logistic-regression" (as in the live notebook\'s line)',
+    lambda v: isinstance(v, str), lambda v: bool(_STEM.match(v)) and not v.endswith(".ipynb"))
+blank_number = checks.Rule("a blank's number: a whole number, 1 for the first blank", checks.positive_int.is_kind,
+                           checks.positive_int.is_valid)
 
 
-def check_blank_number(number: object) -> int:
-    """``number`` must be a blank's number (a whole number from 1); return it."""
-    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
-        raise ValueError(f"blank should be the blank's number (1 for the first blank), got {number!r}.")
-    return number
+def check_lecture_and_blank(lecture: object, blank: object, function: str) -> None:
+    """``lecture`` must be a lecture's name such as ``"03-logistic-regression"``, ``blank`` a blank's number."""
+    checks.arguments(function, lecture=(lecture, lecture_name), blank=(blank, blank_number))
 
 
 def solutions_path(lecture: str, folder: Path | None = None) -> Path:
@@ -77,7 +73,7 @@ def _load(path: Path) -> dict | None:
 
 
 def load_solutions(lecture: str) -> dict | None:
-    """The stored solutions of ``lecture`` (see :func:`course_utils.live.blanks.solutions_data`), or None."""
+    """The stored solutions of ``lecture`` (see :func:`course_tools.live.blanks.solutions_data`), or None."""
     return _load(solutions_path(lecture))
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import sys
 
-from .packagedata import check_blank_number, check_lecture_name, solution_for
+from .packagedata import check_lecture_and_blank, solution_for
 
 
 class BlankNotFilled(NotImplementedError):
@@ -117,11 +117,12 @@ def blank(lecture: str, number: int) -> None:
     """Stand for blank ``number`` of ``lecture`` in a live notebook: always raises :class:`BlankNotFilled`.
 
     Replace the line by your code. At the top level of a cell this also binds the names
-    the blank should make to placeholders (:class:`Unfilled`) first.
+    the blank should make to placeholders (:class:`Unfilled`) first. It is not code from a
+    lecture but the live twins' line for the code you write in class (lecture 01's twin
+    is the first to use it).
     """
     __tracebackhide__ = True  # noqa: F841
-    check_lecture_name(lecture)
-    check_blank_number(number)
+    check_lecture_and_blank(lecture, number, "cu.blank")
     solution = solution_for(lecture, number)
     caller = sys._getframe(1)
     if solution and caller.f_code.co_name == "<module>":      # top level of a cell: globals are the notebook's

@@ -16,7 +16,7 @@ otherwise the globals of the code that called ``check``.
 Two environment variables are for the tool and for tests, not for students:
 
 * ``COURSE_LIVE_RECORD=path`` -- record instead of check: describe the names and append
-  them to ``path`` (one JSON line per check), as ``python -m course_utils.live --record`` does;
+  them to ``path`` (one JSON line per check), as ``python -m course_tools.live --record`` does;
 * ``COURSE_LIVE_STRICT=1`` -- a check that does not pass raises :class:`SelfCheckFailed`
   after printing its line (automated runs of filled-in live twins).
 
@@ -24,7 +24,7 @@ This module uses only the standard library (torch and friends only through the v
 
 Example:
     >>> check("99-not-a-lecture", 1, namespace={})      # nothing recorded for it
-    · blank 1 of 99-not-a-lecture: no recorded check (instructor: python -m course_utils.live --record 99-not-a-lecture).
+    · blank 1 of 99-not-a-lecture: no recorded check (instructor: python -m course_tools.live --record 99-not-a-lecture).
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ from typing import Any
 
 from .compare import compare
 from .describe import describe
-from .packagedata import check_blank_number, check_lecture_name, load_checks, solution_for
+from .packagedata import check_lecture_and_blank, load_checks, solution_for
 
 RECORD_ENV = "COURSE_LIVE_RECORD"
 STRICT_ENV = "COURSE_LIVE_STRICT"
@@ -104,11 +104,11 @@ def check_problems(lecture: str, number: int, namespace: Mapping[str, Any]) -> t
     expected = (record or {}).get("blanks", {}).get(str(number))
     if expected is None:
         return (f"· blank {number} of {lecture}: no recorded check "
-                f"(instructor: python -m course_utils.live --record {lecture}).")
+                f"(instructor: python -m course_tools.live --record {lecture}).")
     solution = solution_for(lecture, number) or {}
     if solution.get("fingerprint") and solution["fingerprint"] != expected.get("fingerprint"):
         return (f"· blank {number} of {lecture}: the recorded check is out of date, so it is skipped "
-                f"(instructor: python -m course_utils.live --record {lecture}).")
+                f"(instructor: python -m course_tools.live --record {lecture}).")
     made_by = solution.get("made_by", {})
     problems: list[str] = []
     items = expected.get("items") or list(expected["values"])
@@ -145,13 +145,15 @@ def _record(lecture: str, number: int, namespace: Mapping[str, Any], path: str) 
 def check(lecture: str, blank: int, namespace: Mapping[str, Any] | None = None) -> None:
     """Compare what blank ``blank`` of ``lecture`` made with the lecture, and print one line.
 
+    The live twins call it after each blank whose hint lists names (lecture 01's twin is
+    the first); what it compares was recorded from the lecture itself.
+
     Example (in the live notebook, right after blank 2)::
 
         cu.check("03-logistic-regression", 2)
         ✓ blank 2 of 03-logistic-regression: `model`, `history` look like the lecture's.
     """
-    check_lecture_name(lecture)
-    check_blank_number(blank)
+    check_lecture_and_blank(lecture, blank, "cu.check")
     names = notebook_namespace(namespace)
     record_path = os.environ.get(RECORD_ENV, "").strip()
     if record_path:
