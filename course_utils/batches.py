@@ -24,11 +24,13 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from . import checks
 from .augmentation import Augment
 from .config import FAST_TRAIN_PER_CLASS, FAST_VALIDATION_PER_CLASS, fast_mode
+from .devices import seedings
 from .data.imageset import ImageSet, apply_normalization, normalization_constants
 from .data.load import balanced_subset_indices, load_dataset
-from .data.registry import DatasetInfo
+from .data.registry import DatasetInfo, dataset_name, find_dataset
 
 #: The seed that picks the validation images. It is fixed (and separate from the
 #: shuffling seed), so the same images are held out in every run and every lecture.
@@ -58,6 +60,10 @@ def stratified_counts(class_counts: np.ndarray, size: int) -> np.ndarray:
     return chosen
 
 
+#: What a loader is cut from (a tensor, a pair of tensors or a loader is a known mistake: ``course_utils.mistakes``).
+image_set = checks.Rule("an ImageSet (from cu.load_dataset)", lambda v: isinstance(v, ImageSet), role="image set")
+
+
 def validation_split(data: ImageSet, size: int | float, *, seed: int = VALIDATION_SEED) -> tuple[ImageSet, ImageSet]:
     """Split a training set into (training part, validation part), class-balanced and reproducible.
 
@@ -77,9 +83,13 @@ def validation_split(data: ImageSet, size: int | float, *, seed: int = VALIDATIO
         print(len(train_part), len(val_part))          # 45000 5000
         print(val_part.class_counts().tolist())         # [500, 500, ..., 500]
     """
-    if not isinstance(data, ImageSet):
-        raise TypeError(f"validation_split needs an ImageSet (from cu.load_dataset), got {type(data).__name__}.")
-    count = validation_size(size, len(data), "size")
+    checks.arguments("validation_split", data=(data, image_set), size=(size, checks.validation_size),
+                     seed=(seed, checks.seed))
+    return _split(data, validation_count(size, len(data), "size", "validation_split"), int(seed))
+
+
+def _split(data: ImageSet, count: int, seed: int = VALIDATION_SEED) -> tuple[ImageSet, ImageSet]:
+    """Hold out ``count`` images of ``data``, stratified, picked with ``seed`` (arguments checked)."""
     labels = data.labels.numpy()
     per_class = stratified_counts(np.bincount(labels, minlength=len(data.classes)), count)
     rng = np.random.default_rng(seed)
@@ -95,23 +105,32 @@ def validation_split(data: ImageSet, size: int | float, *, seed: int = VALIDATIO
     return train_part, validation_part
 
 
-def check_validation_size(size: int | float, name: str = "validation") -> None:
-    """``size`` must be a number of images (a whole number >= 1) or a share between 0 and 1."""
-    if isinstance(size, bool) or not isinstance(size, (int, float)):
-        raise TypeError(f"{name} must be a number of images (e.g. 5_000) or a share (e.g. 0.1), got {size!r}.")
-    if (isinstance(size, int) and size < 1) or (isinstance(size, float) and not 0 < size < 1):
-        raise ValueError(f"{name} must be a whole number of images of at least 1 or a share between 0 and 1 "
-                         f"(e.g. 5_000 or 0.1); got {size!r}.")
+def validation_count(size: int | float, total: int, name: str = "validation", function: str = "") -> int:
+    """Turn ``size`` (a number of images, or a share between 0 and 1) into a number of images of ``total``.
 
+    ``name`` is the argument as the caller wrote it (``validation`` for ``make_loaders``,
+    ``size`` for ``validation_split``). At least one image must be held out and one kept.
 
-def validation_size(size: int | float, total: int, name: str = "validation") -> int:
-    """Turn ``size`` (a number of images, or a share between 0 and 1) into a number of images."""
-    check_validation_size(size, name)
-    count = round(size * total) if isinstance(size, float) and 0 < size < 1 else size
-    if isinstance(count, float) or count < 1 or count >= total:
-        raise ValueError(f"{name} must be a whole number of images from 1 to {total - 1:,} (the training "
-                         f"split has {total:,}), or a share between 0 and 1; got {size!r}.")
-    return int(count)
+    Example:
+        >>> validation_count(0.1, 50_000)
+        5000
+    """
+    checks.validation_size(size, name, function)
+    whole = isinstance(size, (int, np.integer))      # (True was refused above)
+    count = int(size) if whole else round(float(size) * total)
+    if 1 <= count < total:
+        return count
+    expects = (f"a number of images from 1 to {total - 1:,} or a share between 0 and 1 that holds out at least one "
+               f"image and keeps at least one (the training split has {total:,} images)")
+    if count < 1:
+        got, fix = (f"{checks.describe(size)}, which holds out no image of the {total:,}",
+                    f"Hold out a larger share, e.g. {name}={max(0.1, 2 / total):.2g}.")
+    elif whole:
+        got, fix = f"{count:,}, which leaves no image to train on", f"Hold out fewer, e.g. {name}={max(1, total // 10):_}."
+    else:
+        got, fix = (f"{checks.describe(size)}, which holds out all {total:,} images",
+                    f"Hold out a smaller share, e.g. {name}=0.1.")
+    raise checks.refusal(ValueError, function, name, expects, got, fix)
 
 
 def fast_subset(data: ImageSet, per_class: int) -> ImageSet:
@@ -124,6 +143,25 @@ def fast_subset(data: ImageSet, per_class: int) -> ImageSet:
 # ---------------------------------------------------------------------------
 # Mini-batches
 # ---------------------------------------------------------------------------
+
+#: ``augment=``: True (``cu.Augment()``: 4-pixel shifts and flips), False or None (none), or your own ``cu.Augment``.
+augment_rule = checks.Rule("True, False, None or a cu.Augment(...)",
+                           lambda v: v is None or isinstance(v, (bool, np.bool_, Augment)), role="flag")
+
+
+def check_device_here(device: object, function: str) -> None:
+    """A ``device=`` that names a GPU this machine does not have is refused before anything is loaded."""
+    if device is None:
+        return
+    kind = torch.device(device).type
+    here = kind == "cpu" or (kind == "cuda" and torch.cuda.is_available()) or (
+        kind == "mps" and torch.backends.mps.is_available())
+    if not here:
+        raise checks.refusal(ValueError, function, "device", "a device this machine has",
+                             f"{checks.describe(device)}, but there is no {kind.upper()} GPU here",
+                             "Use device=cu.get_device(), which picks the best device there is "
+                             "(in Colab: Runtime > Change runtime type > GPU first).")
+
 
 class TensorLoader:
     """Mini-batches ``(X, y)`` sliced from a split that was moved to ``device`` once.
@@ -150,7 +188,10 @@ class TensorLoader:
     counts, also a peek at one batch with ``next(iter(loader))``: after it,
     the next ``for`` loop gets the second order, not the first. A fresh loader
     with the same ``seed`` starts again with the first order, so two runs that
-    use their loaders in the same way see the same batches.
+    use their loaders in the same way see the same batches. So does every loader
+    after ``cu.seed_everything``: as with torch's ``DataLoader``, whose orders come
+    from the global generator, a cell that seeds and then trains repeats its result
+    when run again, even with a loader made in an earlier cell (see ``epoch``).
 
     ``augment=cu.Augment(padding=4, flip=True)`` randomly shifts and mirrors each
     batch on the device (see ``course_utils.augmentation``), with random numbers
@@ -178,42 +219,27 @@ class TensorLoader:
         drop_last: bool = False,
         augment: Augment | None = None,
     ) -> None:
-        if not isinstance(data, ImageSet):
-            hint = (" For tensors X, y, make an ImageSet or use torch's DataLoader(TensorDataset(X, y))."
-                    if isinstance(data, (tuple, list, torch.Tensor)) else
-                    " It is a loader already: use it as it is." if hasattr(data, "batch_size") else "")
-            raise TypeError(f"TensorLoader needs an ImageSet (from cu.load_dataset), got {type(data).__name__}.{hint}")
-        for flag_name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
-            if not isinstance(flag, bool):
-                raise TypeError(f"{flag_name} must be True or False, got {flag!r}.")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"seed must be a whole number such as 0, got {seed!r}.")
-        if device is not None:
-            try:
-                device_type = torch.device(device).type
-            except (RuntimeError, TypeError):
-                raise ValueError(f"device must be a device such as 'cpu', 'cuda' or 'mps' (or cu.get_device()), "
-                                 f"got {device!r}.") from None
-            if device_type == "cuda" and not torch.cuda.is_available():
-                raise ValueError(f"device={device!r}, but there is no CUDA GPU here; use device=cu.get_device(), "
-                                 f"which picks the best device there is.")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a whole number of at least 1, got {batch_size!r}.")
+        checks.arguments(
+            "TensorLoader", data=(data, image_set), batch_size=(batch_size, checks.positive_int),
+            shuffle=(shuffle, checks.flag), device=(device, checks.optional(checks.device)),
+            seed=(seed, checks.seed), drop_last=(drop_last, checks.flag), augment=(augment, augment_rule))
+        check_device_here(device, "TensorLoader")
         if len(data) == 0:
-            raise ValueError(f"{data.title} is empty: there is nothing to make batches of.")
+            raise checks.refusal(ValueError, "TensorLoader", "data", "an ImageSet with images",
+                                 f"{data.title}, which is empty", "There is nothing to make batches of.")
         if drop_last and len(data) < batch_size:
-            raise ValueError(f"With drop_last=True and batch_size={batch_size}, the {len(data)} images of "
-                             f"{data.title} give no batch at all; use a smaller batch_size.")
-        if augment is not None and not isinstance(augment, Augment):
-            raise TypeError(f"augment must be a cu.Augment(...) or None, got {augment!r}.")
+            raise checks.refusal(ValueError, "TensorLoader", "batch_size",
+                                 f"at most {len(data):,} (the images of {data.title}) with drop_last=True",
+                                 f"{batch_size:,}, which gives no batch at all", "Use a smaller batch_size.")
+        augment = Augment() if augment is True else None if augment is False else augment
         self.dataset = data
         self.classes = data.classes
         self.mean = data.mean
         self.std = data.std
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.seed = seed
-        self.drop_last = drop_last
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.seed = int(seed)
+        self.drop_last = bool(drop_last)
         self.augment = augment
         self.device = torch.device(device) if device is not None else torch.device("cpu")
         self.epoch = 0   # how many random passes have started; part of the seed of each pass
@@ -232,6 +258,22 @@ class TensorLoader:
         """
         return apply_normalization(self.images, self.scale, self.shift)
 
+    @property
+    def epoch(self) -> int:
+        """How many random passes have started since the loader was made or ``cu.seed_everything`` last ran.
+
+        Pass ``k`` is shuffled (and augmented) by a generator seeded with ``seed + k``.
+        ``cu.seed_everything`` starts the count again at 0, as a torch ``DataLoader``'s
+        orders start again (they come from torch's global generator): a cell that seeds
+        and then trains repeats its result, also with a loader made in an earlier cell.
+        Setting it (a checkpoint does, to resume) sets the count after that call.
+        """
+        return self._passes if self._seeding == seedings() else 0
+
+    @epoch.setter
+    def epoch(self, value: int) -> None:
+        self._passes, self._seeding = int(value), seedings()
+
     def __len__(self) -> int:
         """The number of batches per epoch."""
         n = len(self.y)
@@ -241,8 +283,9 @@ class TensorLoader:
         n = len(self.y)
         order, generator = None, None
         if self.shuffle or self.augment is not None:
-            generator = torch.Generator().manual_seed(self.seed + self.epoch)
-            self.epoch += 1
+            k = self.epoch
+            generator = torch.Generator().manual_seed((self.seed + k) % 2**64)
+            self.epoch = k + 1
         if self.shuffle:
             order = torch.randperm(n, generator=generator).to(self.device)
         for b in range(len(self)):
@@ -304,18 +347,15 @@ def make_loaders(
         train_loader, val_loader, test_loader = make_loaders("cifar10", validation=5_000, augment=True)
         print(len(train_loader.dataset), len(val_loader.dataset))   # 45000 5000
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a whole number of at least 1, got {batch_size!r}.")
-    if isinstance(test_batch_size, bool) or not isinstance(test_batch_size, int) or test_batch_size < 1:
-        raise ValueError(f"test_batch_size must be a whole number of at least 1, got {test_batch_size!r}.")
-    if augment is True:
-        augment = Augment()
-    elif augment is False:
-        augment = None
-    elif augment is not None and not isinstance(augment, Augment):
-        raise TypeError(f"augment must be True, False, None or a cu.Augment(...), got {augment!r}.")
-    if validation is not None:
-        check_validation_size(validation)   # before anything is loaded; the range is checked once it is
+    checks.arguments(
+        "make_loaders", name=(name, dataset_name), batch_size=(batch_size, checks.positive_int),
+        validation=(validation, checks.optional(checks.validation_size)), augment=(augment, augment_rule),
+        device=(device, checks.optional(checks.device)), test_batch_size=(test_batch_size, checks.positive_int),
+        seed=(seed, checks.seed), download=(download, checks.flag), fast=(fast, checks.optional(checks.flag)))
+    check_device_here(device, "make_loaders")
+    if info is None:
+        find_dataset(name, "make_loaders")   # an unknown name: the known ones and "did you mean", before any loading
+    augment = Augment() if augment is True else None if augment is False else augment
     fast = fast_mode() if fast is None else bool(fast)
 
     test = load_dataset(name, "test", root=root, download=download, fast=fast, info=info)
@@ -324,7 +364,8 @@ def make_loaders(
         parts = [train]
     else:
         full_train = load_dataset(name, "train", root=root, download=download, fast=False, info=info)
-        train, held_out = validation_split(full_train, validation)
+        train, held_out = _split(full_train, validation_count(validation, len(full_train), "validation",
+                                                              "make_loaders"))
         if fast:
             train = fast_subset(train, FAST_TRAIN_PER_CLASS)
             held_out = fast_subset(held_out, FAST_VALIDATION_PER_CLASS)

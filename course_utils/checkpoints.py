@@ -40,8 +40,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
-from course_utils.saving import CHECKPOINT_FORMAT, FORMAT_VERSION, file_kind, read_torch_file, write_atomically
+from course_utils.checks import loader_classes
+from course_utils.saving import (CHECKPOINT_FORMAT, FORMAT_VERSION, architecture, file_kind, read_torch_file,
+                                 write_atomically)
 
 #: The environment variable naming the folder where checkpoint *names* are saved.
 CHECKPOINT_DIR_ENV = "COURSE_CHECKPOINT_DIR"
@@ -106,6 +109,111 @@ def read_checkpoint(path: Path) -> dict | None:
 def save_checkpoint(path: Path, state: dict) -> None:
     """Write ``state`` (built by ``train``) to ``path``, completely or not at all (see ``write_atomically``)."""
     write_atomically({"format": CHECKPOINT_FORMAT, "version": FORMAT_VERSION, **state}, path)
+
+
+def matching_checkpoint(path: Path | None, description: dict) -> dict | None:
+    """The checkpoint at ``path`` when it fits the run ``description`` (``describe_run``); None when there is none.
+
+    One that belongs to another run is refused with the reasons (``ValueError``), before
+    anything changes: the file, the model and the loaders are left as they are.
+    """
+    if path is None:
+        return None
+    saved = read_checkpoint(path)
+    if saved is None:
+        return None
+    problems = differences(saved["plan"], description)
+    if problems:
+        raise ValueError(
+            f"The checkpoint {path} was made by a different training run, so train will not resume "
+            f"from it (nothing was changed):\n  - " + "\n  - ".join(problems)
+            + "\nTo resume, run the same code as then. To start afresh, delete the file or pass another "
+            "checkpoint name.")
+    return saved
+
+
+# ---------------------------------------------------------------------------
+# What a checkpoint keeps of the call that made it: the description of a run
+# ---------------------------------------------------------------------------
+
+
+def describe_run(*, model: nn.Module, epochs: int, log_every: int, optimizer: torch.optim.Optimizer | None, lr: float,
+                 scheduler: Any, loss_fn: Any, loader: Any, validation: Any, precision: str,
+                 channels_last: bool | str) -> dict:
+    """What must be the same for a checkpoint to continue a ``train`` call, as plain values.
+
+    Taken at the start of the call (a scheduler's or an optimizer's state moves later);
+    ``differences`` compares two of them and says what changed, in words.
+    """
+    return {
+        "model": architecture(model),
+        "epochs": epochs,
+        "log_every": log_every,
+        "optimizer": _describe_optimizer(optimizer, lr),
+        "scheduler": _describe_scheduler(scheduler),
+        "loss_fn": _describe_object(loss_fn) if loss_fn is not None else "CrossEntropyLoss (the default)",
+        "loader": _describe_loader(loader),
+        "validation": _describe_loader(validation),
+        "precision": precision,
+        "channels_last": channels_last,
+    }
+
+
+def _plain(value: Any) -> Any:
+    """Numbers, text, None and lists/tuples of them, as they are; anything else as its type's name."""
+    if isinstance(value, str):
+        return str(value)          # (not a subclass: a weights-only checkpoint refuses those)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, (list, tuple)) and all(v is None or isinstance(v, (bool, int, float, str)) for v in value):
+        return [str(v) if isinstance(v, str) else v for v in value]
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return value.item()
+    return type(value).__name__
+
+
+def _describe_object(obj: Any) -> dict:
+    """An object's class and its public settings (``nn.CrossEntropyLoss(label_smoothing=0.1)``: the 0.1)."""
+    settings = {key: _plain(value) for key, value in sorted(vars(obj).items())
+                if not key.startswith("_") and key != "training"} if hasattr(obj, "__dict__") else {}
+    name = getattr(obj, "__qualname__", None) if callable(obj) and not isinstance(obj, nn.Module) else None
+    return {"class": name or type(obj).__name__, **settings}
+
+
+def _describe_optimizer(optimizer: torch.optim.Optimizer | None, lr: float) -> dict:
+    if optimizer is None:
+        return {"class": "Adam (train's default)", "lr": lr}
+    description = {"class": type(optimizer).__name__,
+                   "parameters per group": [len(group["params"]) for group in optimizer.param_groups]}
+    description.update({key: _plain(value) for key, value in sorted(optimizer.defaults.items())})
+    return description
+
+
+def _describe_scheduler(scheduler: Any) -> dict | None:
+    """The scheduler's class and configuration (total steps, base rates ...), not its position."""
+    if scheduler is None:
+        return None
+    state = scheduler.state_dict() if callable(getattr(scheduler, "state_dict", None)) else {}
+    return {"class": type(scheduler).__name__,
+            **{key: _plain(value) for key, value in sorted(state.items())
+               if not key.startswith("_") and key not in ("last_epoch", "verbose")}}
+
+
+def _describe_loader(loader: Any) -> dict | None:
+    """The loader's size and the settings that decide its batches."""
+    if loader is None:
+        return None
+    dataset = getattr(loader, "dataset", None)
+    description = {"type": type(loader).__name__,
+                   "batches": len(loader) if hasattr(loader, "__len__") else None,
+                   "images": len(dataset) if hasattr(dataset, "__len__") else None,
+                   "classes": list(loader_classes(loader) or []) or None}
+    for name in ("batch_size", "shuffle", "seed", "drop_last"):
+        if isinstance(getattr(loader, name, None), (bool, int)):
+            description[name] = getattr(loader, name)
+    if getattr(loader, "augment", None) is not None:
+        description["augment"] = repr(loader.augment)
+    return description
 
 
 # ---------------------------------------------------------------------------
@@ -213,7 +321,11 @@ def _as_tuples(value: Any) -> Any:
 
 
 def loader_state(loader: Any) -> dict | None:
-    """The loader's own random state: a ``TensorLoader``'s pass counter, a ``DataLoader``'s generator."""
+    """The loader's own random state: a ``TensorLoader``'s pass counter, a ``DataLoader``'s generator.
+
+    (A ``TensorLoader`` counts its passes since it was made or since ``cu.seed_everything``
+    last ran; restoring the count makes the next pass the one the checkpoint expects.)
+    """
     if isinstance(getattr(loader, "epoch", None), int) and hasattr(loader, "seed"):
         return {"epoch": loader.epoch}
     generator = getattr(loader, "generator", None)

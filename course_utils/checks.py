@@ -172,21 +172,61 @@ def _is_whole(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
-flag = Rule("True or False", lambda v: isinstance(v, (bool, np.bool_)))
+# NumPy's scalars count as what they are: np.int64(10) is a whole number, np.float32(0.1) a number,
+# np.bool_(True) a flag. Numbers written in quotes ("1e-3") are a known mistake (role "number").
+flag = Rule("True or False", lambda v: isinstance(v, (bool, np.bool_)), role="flag")
+#: True, False or None -- None meaning "as the setting says" (``fast=None``: follow ``COURSE_FAST``).
+maybe_flag = Rule("True, False or None", lambda v: v is None or isinstance(v, (bool, np.bool_)), role="flag")
 text = Rule("a string", lambda v: isinstance(v, str))
-whole_number = Rule("a whole number such as 0", _is_whole)
-positive_int = Rule("a whole number of at least 1", _is_number, lambda v: _is_whole(v) and v >= 1)
-non_negative_int = Rule("a whole number, 0 or more", _is_number, lambda v: _is_whole(v) and v >= 0)
-positive_number = Rule("a positive number", _is_number, lambda v: math.isfinite(v) and v > 0)
-non_negative_number = Rule("a number, 0 or more", _is_number, lambda v: math.isfinite(v) and v >= 0)
-share = Rule("a share between 0 and 1 (such as 1 / 10)", _is_number, lambda v: 0 <= v <= 1)
+whole_number = Rule("a whole number such as 0", _is_whole, role="number")
+positive_int = Rule("a whole number of at least 1", _is_number, lambda v: _is_whole(v) and v >= 1, role="number")
+non_negative_int = Rule("a whole number, 0 or more", _is_number, lambda v: _is_whole(v) and v >= 0, role="number")
+positive_number = Rule("a positive number", _is_number, lambda v: math.isfinite(v) and v > 0, role="number")
+non_negative_number = Rule("a number, 0 or more", _is_number, lambda v: math.isfinite(v) and v >= 0, role="number")
+share = Rule("a share between 0 and 1 (such as 1 / 10)", _is_number, lambda v: 0 <= v <= 1, role="number")
 learning_rate = Rule("a positive number such as 1e-3 (the learning rate)", _is_number,
-                     lambda v: math.isfinite(v) and v > 0)
+                     lambda v: math.isfinite(v) and v > 0, role="number")
+#: What every random number generator takes: torch's up to 2**64 - 1, NumPy's through ``seed % 2**32``.
+seed = Rule("a whole number such as 0 (from 0 to 2**63 - 1)", _is_whole, lambda v: 0 <= v < 2**63, role="number")
+
+
+def _is_image_count_or_share(value: Any) -> bool:
+    if _is_whole(value):
+        return value >= 1
+    return math.isfinite(value) and 0 < value < 1
+
+
+#: How many training images to hold out: a count (whole, >= 1) or a share strictly between 0 and 1.
+validation_size = Rule("a number of images such as 5_000, or a share between 0 and 1 such as 0.1", _is_number,
+                       _is_image_count_or_share, role="number",
+                       fix="A share is below 1 (0.1 holds out a tenth); a count is a whole number (5_000).")
 
 
 def index_below(count: int, what: str = "an index") -> Rule:
     """A whole number 0 .. count - 1 (e.g. ``index_below(len(data), "an image number")``)."""
-    return Rule(f"{what} 0..{count - 1}", _is_number, lambda v: _is_whole(v) and 0 <= v < count)
+    return Rule(f"{what} 0..{count - 1}", _is_number, lambda v: _is_whole(v) and 0 <= v < count, role="number")
+
+
+def _is_device_name(value: Any) -> bool:
+    try:
+        return torch.device(value).type in ("cpu", "cuda", "mps")
+    except (RuntimeError, TypeError, ValueError):
+        return False
+
+
+#: A device torch knows by name (``"cpu"``, ``"cuda:0"``, ``torch.device("mps")``); whether it is here is not checked.
+device = Rule("a device such as 'cpu', 'cuda' or 'mps' (or cu.get_device())",
+              lambda v: isinstance(v, (str, torch.device)), _is_device_name, role="device")
+
+
+def finite_numbers(values: Any, name: str, function: str = "", *, fix: str = "") -> np.ndarray:
+    """``numbers_of(values)``, refused when any of them is NaN or infinite (a picture of them would be blank)."""
+    array = numbers_of(values, name, function)
+    if array.dtype.kind in "fc" and not np.isfinite(array).all():
+        bad = int((~np.isfinite(array)).sum())
+        raise refusal(ValueError, function, name, "finite numbers", f"{describe(values)} with {bad:,} NaN or "
+                      f"infinite value{'s' if bad != 1 else ''}", fix)
+    return array
 
 
 def texts(each: str, fix: str = "") -> Rule:

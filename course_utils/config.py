@@ -29,8 +29,8 @@ place that reads the data and fast-mode ones; ``course_utils.live`` reads its ow
 - ``XDG_CACHE_HOME``: the standard place for per-user caches (default
   ``~/.cache``); see ``user_cache_dir``.
 
-This module imports nothing from the rest of the package, so any module may
-import it.
+This module imports only ``checks`` (the one message format for a refused
+argument) from the rest of the package, so any other module may import it.
 
 Example:
     >>> import course_utils as cu
@@ -43,6 +43,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from course_utils import checks
 
 DATA_DIR_ENV = "COURSE_DATA_DIR"
 FAST_ENV = "COURSE_FAST"
@@ -113,6 +115,12 @@ def repo_data_dir() -> Path | None:
     return None
 
 
+#: A folder given as an argument: a path (str or pathlib.Path) that is not empty.
+folder_rule = checks.Rule("a folder (a str or a pathlib.Path) such as \"data\"", lambda v: isinstance(v, (str, os.PathLike)),
+                          lambda v: bool(str(v).strip()), role="folder",
+                          fix=f"Leave it out to use {DATA_DIR_ENV} or the default data folder.")
+
+
 def data_dir(root: str | Path | None = None) -> Path:
     """Return the data directory, creating it if it does not exist yet.
 
@@ -131,11 +139,7 @@ def data_dir(root: str | Path | None = None) -> Path:
         >>> data_dir("/tmp/my-data")      # doctest: +SKIP
         PosixPath('/tmp/my-data')
     """
-    if root is not None and not isinstance(root, (str, os.PathLike)):
-        raise TypeError(f"root must be a folder (a str or a pathlib.Path), got {type(root).__name__} {root!r}. "
-                        f"Leave it out to use {DATA_DIR_ENV} or the default data folder.")
-    if isinstance(root, str) and not root.strip():
-        raise ValueError("root is an empty string; pass a folder such as root=\"data\", or leave it out.")
+    checks.optional(folder_rule)(root, "root", "data_dir")
     if root is not None:
         folder, origin = Path(root), f"the root= argument ({root})"
     elif os.environ.get(DATA_DIR_ENV, "").strip():
@@ -206,11 +210,8 @@ def num_epochs(epochs: int) -> int:
         >>> num_epochs(5)          # with COURSE_FAST unset  # doctest: +SKIP
         5
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int):
-        raise TypeError(f"epochs must be a whole number, got {epochs!r}.")
-    if epochs < 1:
-        raise ValueError(f"epochs must be at least 1, got {epochs}.")
-    return min(epochs, 1) if fast_mode() else epochs
+    checks.positive_int(epochs, "epochs", "num_epochs")
+    return min(int(epochs), 1) if fast_mode() else int(epochs)
 
 
 def _number_from_env(name: str, default: float, example: str, *, zero_allowed: bool = False) -> float:
@@ -223,8 +224,9 @@ def _number_from_env(name: str, default: float, example: str, *, zero_allowed: b
     except ValueError:
         number = -1.0
     if not (number >= 0 if zero_allowed else number > 0) or number == float("inf"):
-        raise ValueError(f"The environment variable {name} must be a {'' if zero_allowed else 'positive '}number "
-                         f"of {example}; it is {text!r}. Fix or unset it.")
+        raise checks.refusal(ValueError, "", f"The environment variable {name}",
+                             f"a {'' if zero_allowed else 'positive '}number of {example}", repr(text),
+                             "Fix or unset it.")
     return number
 
 
@@ -278,14 +280,17 @@ def user_mirrors() -> list[str]:
     """
     text = os.environ.get(MIRRORS_ENV, "")
     entries = [entry.strip() for line in text.splitlines() for entry in line.split(";") if entry.strip()]
+    expects = "URL prefixes (http://, https:// or file://) and folders that exist here, separated by ';'"
     for entry in entries:
         if "://" in entry:
             if not entry.startswith(("http://", "https://", "file://")):
-                raise ValueError(f"{MIRRORS_ENV} holds {entry!r}, which is not an address this course can download "
-                                 f"from: use http://, https:// or file://, or a folder. Fix or unset it.")
+                raise checks.refusal(ValueError, "", f"The environment variable {MIRRORS_ENV}", expects,
+                                     f"{entry!r}, which is not an address this course can download from",
+                                     "Fix or unset it.")
         elif not Path(entry).expanduser().is_dir():
-            raise ValueError(f"{MIRRORS_ENV} holds {entry!r}, which is neither a folder here nor a URL starting with "
-                             f"http:// or https://. Entries are separated by ';'. Fix or unset it.")
+            raise checks.refusal(ValueError, "", f"The environment variable {MIRRORS_ENV}", expects,
+                                 f"{entry!r}, which is neither a folder here nor a URL starting with http:// or "
+                                 "https://", "Entries are separated by ';'. Fix or unset it.")
     return entries
 
 

@@ -87,13 +87,31 @@ def model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
+#: How many times ``seed_everything`` has run in this process (see ``seedings``).
+_SEEDINGS = 0
+
+
+def seedings() -> int:
+    """How many times ``seed_everything`` has run: a ``TensorLoader`` starts its passes again after each.
+
+    A ``torch.utils.data.DataLoader`` draws each pass's order from torch's global
+    generator, so re-running a cell that calls ``cu.seed_everything(0)`` and then
+    trains repeats its result. A ``TensorLoader`` made in an earlier cell does the
+    same because it numbers its passes from the last ``seed_everything`` call.
+    """
+    return _SEEDINGS
+
+
 def seed_everything(seed: int = 0) -> None:
     """Seed every random number generator we use, so that a run can be repeated.
 
     Seeds Python's ``random``, NumPy's global generator and PyTorch (the CPU
     generator and every CUDA device). Call it once at the top of a notebook and
     again right before creating a model whose training you want to repeat:
-    weight initialisation, shuffling and dropout then give the same numbers.
+    weight initialisation, shuffling and dropout then give the same numbers. Every
+    ``cu.TensorLoader`` starts again from its first order (pass 0), also one made
+    in an earlier cell, so a cell that seeds and then trains repeats its result
+    when you run it again.
 
     What it does NOT make repeatable: some GPU operations (cuDNN picks its
     algorithms, and a few kernels add numbers in varying order; see
@@ -109,7 +127,10 @@ def seed_everything(seed: int = 0) -> None:
         >>> bool((torch.rand(2) == a).all())
         True
     """
-    checks.whole_number(seed, "seed", "seed_everything")
+    global _SEEDINGS
+    checks.seed(seed, "seed", "seed_everything")
+    seed = int(seed)              # (a NumPy integer such as np.int64(0) too: Python's random takes only int)
+    _SEEDINGS += 1                # every TensorLoader starts its passes again (see seedings)
     random.seed(seed)
     np.random.seed(seed % 2**32)  # NumPy only accepts seeds in 0 .. 2**32 - 1
     # torch.manual_seed seeds the CPU and every CUDA device too, so a separate

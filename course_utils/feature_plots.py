@@ -68,7 +68,7 @@ def show_convolution(
     """
     checks.arguments("show_convolution", image=(image, checks.images), kernels=(kernels, checks.kernels),
                      title=(title, checks.optional(checks.text)))
-    picture = as_grey_image(checks.numbers_of(image, "image", "show_convolution"))
+    picture = as_grey_image(image, "image", "show_convolution")
     if not kernels:
         raise ValueError("show_convolution got no kernels: pass a dict such as {'blur': np.ones((3, 3)) / 9}")
     arrays = {str(name): checks.numbers_of(k, f"kernels[{name!r}]", "show_convolution").astype(float)

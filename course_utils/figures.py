@@ -73,16 +73,29 @@ def as_image_batch(images: Any) -> np.ndarray:
     )
 
 
-def as_grey_image(image: Any) -> np.ndarray:
-    """Return one grey image as a 2-D float array (uint8 divided by 255); 1×H×W is accepted too."""
-    x = checks.numbers_of(image, "image")
+def as_grey_image(image: Any, name: str = "image", function: str = "") -> np.ndarray:
+    """Return one grey image as a 2-D float array (uint8 divided by 255); 1×H×W is accepted too.
+
+    Anything else -- a colour image, an empty array, NaN or infinite pixels (which would
+    draw a blank picture) -- is refused with the one message, naming ``name`` as the
+    caller's argument.
+    """
+    x = checks.numbers_of(image, name, function)
     shape = x.shape
     while x.ndim > 2 and x.shape[0] == 1:
         x = x[0]
     if x.ndim != 2 or x.size == 0:
-        hint = (" A colour image? Take one channel, e.g. image[0], or their mean: image.float().mean(0)."
-                if len(shape) == 3 and shape[0] == 3 else "")
-        raise ValueError(f"expected one grey image H×W (e.g. images[0, 0]), got shape {shape}.{hint}")
+        fix = ("A colour image? Take one channel, e.g. image[0], or their mean: image.float().mean(0)."
+               if len(shape) == 3 and shape[0] == 3 else
+               "A colour photo H×W×3? Make it grey first, e.g. photo[..., :3] @ [0.299, 0.587, 0.114] / 255."
+               if len(shape) == 3 and shape[-1] in (3, 4) else "")
+        raise checks.refusal(ValueError, function, name, "one grey image H×W (e.g. images[0, 0])",
+                             f"numbers of shape {shape}", fix)
+    if x.dtype.kind in "fc" and not np.isfinite(x).all():
+        bad = int((~np.isfinite(x)).sum())
+        raise checks.refusal(ValueError, function, name, "one grey image of finite numbers",
+                             f"an image with {bad:,} NaN or infinite pixel{'s' if bad != 1 else ''}",
+                             "A picture of them would be blank: find where they come from (a division by zero?).")
     if np.issubdtype(x.dtype, np.integer):
         return x.astype(float) / 255
     return x.astype(float)

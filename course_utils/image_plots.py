@@ -25,30 +25,63 @@ if TYPE_CHECKING:  # only for type hints
 __all__ = ["show_images", "show_predictions"]
 
 
-def as_class_indices(labels: Any, n: int, classes: Sequence[str] | None, what: str = "labels") -> np.ndarray:
+def as_class_indices(labels: Any, n: int, classes: Sequence[str] | None, what: str = "labels",
+                     function: str = "show_images") -> np.ndarray:
     """Check ``labels`` (one class index per image, ``n`` images) and return them as ints.
 
     ``what`` names the argument in error messages ("labels", "predictions").
     """
-    values = checks.numbers_of(labels, what)
+    values = checks.numbers_of(labels, what, function)
     if values.ndim != 1:
-        hint = " Scores per class? Take the best one with outputs.argmax(dim=1)." if values.ndim == 2 else ""
-        raise ValueError(f"expected {what} as a 1-D sequence of class indices, got shape {tuple(values.shape)}.{hint}")
+        fix = "Scores per class? Take the best one with outputs.argmax(dim=1)." if values.ndim == 2 else ""
+        raise checks.refusal(ValueError, function, what, "class numbers as a 1-D sequence, one per image",
+                             f"numbers of shape {tuple(values.shape)}", fix)
     if len(values) != n:
-        raise ValueError(f"got {n} images but {len(values)} {what}; pass exactly one of the {what} per image")
+        raise checks.refusal(ValueError, function, what, f"one class number per image ({n:,} images)",
+                             f"{len(values):,} {what}", f"got {n:,} images but {len(values):,} {what}: pass exactly "
+                             f"one of the {what} per image.")
     if not np.issubdtype(values.dtype, np.integer):
         if not (np.issubdtype(values.dtype, np.floating) and np.all(values == np.round(values))):
-            raise ValueError(f"{what} must be whole class indices such as 0, 1, 2; got {values[:3].tolist()} ... "
-                             "(to write your own words above the images, use titles=)")
+            raise checks.refusal(ValueError, function, what, "whole class indices such as 0, 1, 2",
+                                 f"{values[:3].tolist()} ...",
+                                 "To write your own words above the images, use titles=.")
     values = values.astype(int)
     if classes is not None:
         outside = sorted({int(v) for v in values if not 0 <= v < len(classes)})
         if outside:
-            raise ValueError(
-                f"{what} {outside[:5]} are outside classes: there are {len(classes)} class names, "
-                f"so {what} must be 0..{len(classes) - 1}"
-            )
+            raise checks.refusal(ValueError, function, what, f"class numbers 0..{len(classes) - 1} (there are "
+                                 f"{len(classes)} class names)", f"{what} {outside[:5]}",
+                                 f"{what} {outside[:5]} are outside classes: pass the class names of this data set.")
     return values
+
+
+#: A grid shows at most this many images; more are cut to the first ones, with a note (see ``first_images``).
+MAX_IMAGES = 64
+
+
+def first_images(images: Any, labels: Any, titles: Any, function: str) -> tuple[Any, Any, Any, str]:
+    """The first ``MAX_IMAGES`` images (and their labels and titles), and a note when more were given.
+
+    All 50,000 training images would take minutes to draw into a figure nobody
+    can read; the grid shows the first ones and says how to choose others.
+    Labels or titles of another length than the images are left for the usual
+    check, which names them.
+    """
+    count = len(images) if hasattr(images, "__len__") else 0
+    if count <= MAX_IMAGES:
+        return images, labels, titles, ""
+    cut = []
+    for name, values in (("labels", labels), ("titles", titles)):
+        if values is not None and hasattr(values, "__len__"):
+            if len(values) != count:
+                raise checks.refusal(ValueError, function, name, f"one per image ({count:,} images)",
+                                     f"{len(values):,} {name}", f"got {count:,} images but {len(values):,} {name}: "
+                                     f"pass exactly one of the {name} per image.")
+            values = values[:MAX_IMAGES]
+        cut.append(values)
+    note = (f"the first {MAX_IMAGES} of {count:,} images (cu.{function} draws at most {MAX_IMAGES}; "
+            f"pick others with images[a:b])")
+    return images[:MAX_IMAGES], cut[0], cut[1], note
 
 
 def class_name(index: int, classes: Sequence[str] | None) -> str:
@@ -92,14 +125,19 @@ def show_images(
         scale=(scale, checks.positive_number),
         cmap=(cmap, checks.optional(checks.colour_map)),
     )
+    images, labels, titles, note = first_images(images, labels, titles, "show_images")
     pixels = to_display_array(checks.numbers_of(images, "images", "show_images"), mean, std)
     n = len(pixels)
+    if note:
+        title = note if title is None else f"{title}\n{note}"
     if titles is not None:
         if len(titles) != n:
-            raise ValueError(f"got {n} images but {len(titles)} titles; pass one title per image")
+            raise checks.refusal(ValueError, "show_images", "titles", f"one title per image ({n:,} images)",
+                                 f"{len(titles):,} titles", f"got {n:,} images but {len(titles):,} titles: pass one "
+                                 "title per image (for a heading above the grid use title=).")
         names = [str(t) for t in titles]
     elif labels is not None:
-        names = [class_name(i, classes) for i in as_class_indices(labels, n, classes)]
+        names = [class_name(i, classes) for i in as_class_indices(labels, n, classes, "labels", "show_images")]
     else:
         names = [""] * n
     title_room = 0.3 if any(names) else 0.0
@@ -145,8 +183,8 @@ def show_predictions(
     )
     pixels = to_display_array(checks.numbers_of(images, "images", "show_predictions"), mean, std)
     n = len(pixels)
-    true = as_class_indices(labels, n, classes, "labels")
-    predicted = as_class_indices(predictions, n, classes, "predictions")
+    true = as_class_indices(labels, n, classes, "labels", "show_predictions")
+    predicted = as_class_indices(predictions, n, classes, "predictions", "show_predictions")
     fig, axes = image_grid(n, ncols, 1.5, 1.95, suptitle=True)
     for ax, image, t, p in zip(axes, pixels, true, predicted):
         color = RIGHT_COLOR if t == p else WRONG_COLOR

@@ -205,6 +205,61 @@ def is_a_tensor(value: Any, context: Mapping) -> bool:
     return isinstance(value, torch.Tensor)
 
 
+def number_in_quotes(value: Any, context: Mapping) -> dict | None:
+    """A number written as text, ``"1e-3"`` or ``"2024"``: the clue is the number without its quotes."""
+    if not isinstance(value, str):
+        return None
+    try:
+        float(value.replace("_", ""))
+    except ValueError:
+        return None
+    return {"bare": value.strip()}
+
+
+_FLAG_WORDS = {"yes": True, "no": False, "true": True, "false": False, "on": True, "off": False,
+               "1": True, "0": False, "y": True, "n": False}
+
+
+def flag_in_words(value: Any, context: Mapping) -> dict | None:
+    """``"no"``, ``"False"``, ``"off"``: a yes or no written as text (any non-empty text would count as True)."""
+    if isinstance(value, str) and value.strip().lower() in _FLAG_WORDS:
+        return {"meaning": _FLAG_WORDS[value.strip().lower()]}
+    return None
+
+
+def misspelt_device(value: Any, context: Mapping) -> dict | None:
+    """``"gpu"``, ``"cude"``, ``"CPU"``: close to a device name torch knows."""
+    import difflib
+
+    if not isinstance(value, str):
+        return None
+    word = value.strip().lower()
+    if word in ("cpu", "cuda", "mps") or word.startswith("cuda:"):
+        return None
+    if word in ("gpu", "nvidia", "cuda gpu", "gpu0", "gpu:0"):
+        return {"suggestion": "cuda"}
+    close = difflib.get_close_matches(word, ["cpu", "cuda", "mps"], n=1, cutoff=0.5)
+    return {"suggestion": close[0]} if close else None
+
+
+def is_nothing(value: Any, context: Mapping) -> bool:
+    return value is None
+
+
+def is_list_of_tables(value: Any, context: Mapping) -> bool:
+    return (isinstance(value, (list, tuple)) and bool(value)
+            and all(hasattr(item, "columns") for item in value))
+
+
+def is_list_of_rows(value: Any, context: Mapping) -> bool:
+    return isinstance(value, (list, tuple)) and bool(value) and all(isinstance(item, Mapping) for item in value)
+
+
+def is_tensors(value: Any, context: Mapping) -> bool:
+    """A tensor or array, or a pair/list of them (images and labels as they are)."""
+    return _shape(value) is not None or is_several_tensors(value, context)
+
+
 # --------------------------------------------------------------------------
 # The table
 # --------------------------------------------------------------------------
@@ -336,6 +391,75 @@ MISTAKES: list[Mistake] = [
     Mistake("layers-objects-of-another-model", "layer names", layers_of_another_model,
             got="a layer object ({layer}) that is not part of this model",
             fix="Use the names from model.named_modules(), e.g. capture_activations(model, ['conv1'])."),
+    # --- numbers, flags and devices written as text
+    Mistake("number-in-quotes", "number", number_in_quotes,
+            got="{value}, a number in quotes (text)",
+            fix="Write the number without quotes: {name}={bare}."),
+    Mistake("flag-in-words", "flag", flag_in_words,
+            got="{value}, a yes or no as text (any text that is not empty counts as True)",
+            fix="Write {name}={meaning} without quotes."),
+    Mistake("device-misspelt", "device", misspelt_device,
+            got="{value}",
+            fix="Did you mean {suggestion!r}? Or pass device=cu.get_device(), which picks the best device there is.",
+            error=ValueError),
+    # --- histories to plot
+    Mistake("history-none", "history", is_nothing,
+            got="None (what a function without a return statement gives back)",
+            fix="Did your training function end with return history? Return the history table from it "
+                "(pd.DataFrame(rows) for a list of dict rows), then plot that."),
+    Mistake("histories-list", "history", is_list_of_tables,
+            got="{a_cls} of {count} histories",
+            fix="To compare runs, give each a name for the legend: "
+                "cu.{function}({{'first run': history_1, 'second run': history_2}})."),
+    Mistake("history-rows", "history", is_list_of_rows,
+            got="{a_cls} of {count} rows (dicts)",
+            fix="Make them one table first: cu.{function}(pd.DataFrame(rows))."),
+    # --- what a loader is made from
+    Mistake("image-set-loader", "image set", is_loader,
+            got="a loader ({cls})",
+            fix="It is a loader already: use it as it is."),
+    Mistake("image-set-tensors", "image set", is_tensors,
+            got="{described}",
+            fix="It slices an ImageSet from cu.load_dataset. For tensors X, y use "
+                "torch.utils.data.DataLoader(TensorDataset(X, y), batch_size=64, shuffle=True)."),
+    # --- an ImageSet's tensors, and what normalize takes
+    Mistake("pixels-numpy", "pixels", lambda value, context: hasattr(value, "__array_interface__"),
+            got="a NumPy array of shape {shape}",
+            fix="Make it a tensor first: torch.from_numpy(array)."),
+    Mistake("normalize-image-set", "images to normalize", is_image_set,
+            got="an ImageSet ({value})",
+            fix="Pass its images: cu.{function}(data.images, data.mean, data.std) (for all of them normalized: "
+                "data.normalized())."),
+    Mistake("normalize-batch-pair", "images to normalize", is_batch_pair,
+            got="a pair (X, y)",
+            fix="For a batch from a loader use X, y = batch, then pass X."),
+    Mistake("normalize-list", "images to normalize", lambda value, context: isinstance(value, (list, tuple)),
+            got="{a_cls} {value}",
+            fix="Make it a tensor first: torch.tensor(values)."),
+    # --- which data set, which split
+    Mistake("data-set-name-image-set", "data set name", is_image_set,
+            got="an ImageSet ({value})",
+            fix="It is loaded already: use it as it is."),
+    Mistake("split-validation", "split", lambda value, context: isinstance(value, str)
+            and value.strip().lower() in ("val", "valid", "validation", "dev"),
+            got="{value}",
+            fix="A validation set is held out of the training split: use cu.make_loaders(name, validation=5_000) "
+                "or cu.validation_split(train, 5_000).",
+            error=ValueError),
+    Mistake("split-capitals", "split", lambda value, context: isinstance(value, str) and value != value.strip().lower()
+            and value.strip().lower() in ("train", "test") and {"lower": value.strip().lower()},
+            got="{value}",
+            fix="Write it in lower case, without spaces: {lower!r}.",
+            error=ValueError),
+    Mistake("split-a-data-set-name", "split", lambda value, context: isinstance(value, str)
+            and value.strip().lower().replace("-", "_") in context.get("data_sets", ()),
+            got="{value}, a data set's name",
+            fix="load_dataset takes the name first, then the split: load_dataset({value}, \"train\").",
+            error=ValueError),
+    # --- the kernel explorer's picture
+    Mistake("grey-image-file-name", "grey image", is_file_name,
+            got="the name {value}",
+            fix="Load the picture and make it grey first, e.g. np.asarray(PIL.Image.open({value}).convert('L'))."),
     Mistake("input-size-a-tensor", "input size", is_a_tensor,
             got="the tensor itself (shape {shape})",
             fix="For a batch X pass tuple(X.shape[1:]).",

@@ -16,6 +16,9 @@
 - with ``progress=False``, or under the test suite (``COURSE_LIVE_OUTPUT=0``),
   ``PlainProgress`` prints only the summary line of each epoch.
 
+A run that will take long gets a word of advice once, beside the progress line
+(``long_run_advice``: the estimate, then a GPU, fewer epochs, fast mode, a checkpoint).
+
 Example:
     >>> reporter = PlainProgress()
     >>> reporter.start_epoch(1, 2, 10)
@@ -28,7 +31,9 @@ import sys
 import threading
 import time
 
-from course_utils.config import live_output_allowed
+import torch
+
+from course_utils.config import fast_mode, live_output_allowed
 
 BAR_WIDTH = 20
 #: While batches finish, the notebook line is redrawn at most this often (seconds).
@@ -218,6 +223,51 @@ class TerminalProgress(PlainProgress):
         bar = getattr(self, "bar", None)
         if bar is not None:
             bar.close()
+
+
+# ---------------------------------------------------------------------------
+# An honest time budget: what to say when a run will take long
+# ---------------------------------------------------------------------------
+
+#: A run expected to take longer than this many seconds gets a word of advice (once).
+LONG_RUN_SECONDS = 600
+#: ... estimated at the first log point, or once training has run this many seconds, whichever comes first.
+ESTIMATE_AFTER_SECONDS = 30
+
+
+def long_run_advice(seconds: float, device: torch.device, *, epochs_left: int, batches: int, per_batch: float,
+                    has_checkpoint: bool) -> str:
+    """What to say when a run will take long: the estimate, then what to do about it.
+
+    ``cu.train`` says it once, through its progress reporter (``message``), when its
+    estimate after the first log point is more than ``LONG_RUN_SECONDS``.
+
+    Example:
+        >>> print(long_run_advice(1500, torch.device("cuda"), epochs_left=15, batches=352, per_batch=0.28,
+        ...                       has_checkpoint=True).splitlines()[:2])    # doctest: +NORMALIZE_WHITESPACE
+        ['This run will take about 25 min on this GPU (15 epochs of 352 batches, 0.28 s a batch; validation not
+        counted). To make it shorter:', '  - train fewer epochs (epochs=...), or a smaller model.']
+    """
+    where = "GPU" if device.type == "cuda" else "CPU" if device.type == "cpu" else device.type.upper()
+    lines = [f"This run will take about {format_duration(seconds)} on this {where} ({epochs_left} epoch"
+             f"{'s' if epochs_left != 1 else ''} of {batches:,} batches, {per_batch:.2f} s a batch; "
+             f"validation not counted). To make it shorter:"]
+    if device.type != "cuda":
+        if "google.colab" in sys.modules:
+            lines.append("  - use a GPU: Runtime > Change runtime type > T4 GPU > Save. That starts a new session, "
+                         "so run the notebook again from the top (Runtime > Run all).")
+        else:
+            lines.append("  - use a GPU: open the notebook in Google Colab (its Open in Colab badge), choose "
+                         "Runtime > Change runtime type > T4 GPU, and run it from the top.")
+    lines.append("  - train fewer epochs (epochs=...), or a smaller model.")
+    if not fast_mode():
+        lines.append("  - to try the code quickly, switch fast mode on (1,000 training images, at most 1 epoch; "
+                     "results are then far lower): run a cell with  %env COURSE_FAST=1  and then the notebook "
+                     "again from the top (Run all; no restart needed). %env COURSE_FAST=0 switches it off.")
+    if not has_checkpoint:
+        lines.append('  - and pass checkpoint="a-name" to cu.train: each finished epoch is then saved, and after '
+                     "a disconnect or Ctrl-C running the cell again resumes the run.")
+    return "\n".join(lines)
 
 
 def make_progress(show: bool) -> PlainProgress:

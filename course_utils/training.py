@@ -17,8 +17,9 @@
 
 - a progress line per epoch and a **history** table (a pandas DataFrame) to plot;
 - clear messages for the usual mistakes (raw uint8 images, labels that do not fit
-  the model, an optimizer made for another model, a learning rate so large that the
-  loss becomes NaN), checked before any step changes the model;
+  the model, an optimizer made for another model, validation data that does not fit
+  the training data), checked before any step changes the model;
+- **no NaN steps kept** (see "NaN and the cost of checking" below);
 - **no waiting for the GPU at every batch**: the running loss and the number of
   correct predictions are added up on the device and read back only at log points
   (every ``log_every`` batches). Reading a number back (``loss.item()``) makes the
@@ -32,6 +33,29 @@
   the whole run will take and, when that is more than about 10 minutes, says once
   what to do about it (a GPU, fewer epochs, fast mode).
 
+NaN and the cost of checking. A NaN pixel, or a model that outputs NaN, turns
+every weight it touches into NaN at the first step. Checking each batch's loss with
+``loss.item()`` would catch it at once, but it makes the CPU wait for the GPU at
+every batch -- exactly what makes small models slow on a GPU. So ``train`` checks in
+two places where it reads numbers back anyway, and never in between:
+
+- on the FIRST batch, before any step (it waits for the device there already, to
+  check the labels and choose the speed settings): the inputs must be finite, and
+  so must the model's outputs for them; the validation loader's first batch is
+  checked too (shape, labels, classes). A refusal leaves the model exactly as it was
+  (weights, device, each layer's train/eval mode);
+- at every LOG POINT (every ``log_every`` batches) it reads the window's summed loss,
+  which is NaN if any batch since the last log point had a NaN loss, and whether
+  every weight is a number (the window's last step came after its last loss). Between log
+  points nothing is read back: each batch only adds ``isfinite(X).all()`` to a flag
+  on the device (one small kernel, no wait) so that a NaN pixel can be told from a
+  diverging run. At each log point that passes, ``train`` keeps a copy of the
+  model's and the optimizer's state on the device (a copy, no wait; one more model
+  and optimizer state in memory). When a window's loss is not a number, ``train``
+  puts that copy back and stops with ``TrainingDiverged``: the model holds the weights
+  of the last point where the loss was a number (before training, if that was the
+  first window), never NaN, and the error says which it is and what to do.
+
 A loader is anything you can loop over that gives ``(X, y)`` batches: a
 ``course_utils.TensorLoader``, a ``torch.utils.data.DataLoader`` or a plain list
 of pairs. ``X`` holds float images, ``y`` the class indices.
@@ -44,8 +68,8 @@ Example:
 """
 from __future__ import annotations
 
+import copy
 import math
-import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -57,17 +81,15 @@ import torch
 from torch import nn
 
 from course_utils import checkpoints, checks
-from course_utils.config import HISTORY_COLUMNS, fast_mode, num_epochs
-from course_utils.devices import eval_mode, use_device
+from course_utils.config import HISTORY_COLUMNS, num_epochs
+from course_utils.devices import eval_mode, model_device, use_device
 from course_utils.evaluation import measure
-from course_utils.progress import format_duration, make_progress
-from course_utils.saving import architecture, interrupts_held_back, saved_with
+from course_utils import progress
+from course_utils.progress import long_run_advice, make_progress
+from course_utils.saving import interrupts_held_back, saved_with
 from course_utils.speed import PRECISIONS, Settings, choose_settings
 
-#: A run expected to take longer than this many seconds gets a word of advice (once).
-LONG_RUN_SECONDS = 600
-#: ... estimated at the first log point, or once training has run this many seconds, whichever comes first.
-ESTIMATE_AFTER_SECONDS = 30
+__all__ = ["train", "TrainingInterrupted", "TrainingDiverged", "TrainingPlan", "long_run_advice"]
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -78,6 +100,18 @@ class TrainingInterrupted(KeyboardInterrupt):
     (an empty table when none did); in a notebook, the next cell can pick it up
     with ``history = sys.last_value.history``. With a checkpoint, those epochs are
     also on disk, and running the cell again resumes after the last of them.
+    """
+
+    def __init__(self, message: str, history: pd.DataFrame) -> None:
+        super().__init__(message)
+        self.history = history
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN (or infinite) during training; the model was put back as it was before those steps.
+
+    ``history`` holds the rows up to the last point where the loss was a number
+    (``history = sys.last_value.history`` in the next cell).
     """
 
     def __init__(self, message: str, history: pd.DataFrame) -> None:
@@ -130,6 +164,7 @@ class TrainingPlan:
             channels_last=(self.channels_last, checks.one_of("auto", True, False)),
         )
         object.__setattr__(self, "epochs", num_epochs(self.requested_epochs))
+        object.__setattr__(self, "log_every", int(self.log_every))
         passes = self.epochs   # a generator can be looped over once: enough for one epoch only
         checks.arguments(
             "train",
@@ -139,80 +174,21 @@ class TrainingPlan:
             scheduler=(self.scheduler, checks.optional(checks.scheduler.given(optimizer=self.optimizer))),
             loss_fn=(self.loss_fn, checks.optional(checks.loss_fn)),
         )
+        for name, given in (("loader", self.loader), ("validation", self.validation)):
+            if hasattr(given, "__len__") and len(given) == 0:
+                raise checks.refusal(ValueError, "train", name, "a loader that gives (X, y) batches",
+                                     f"{checks.describe(given)}, which gives no batch at all",
+                                     "Pass val_loader from cu.make_loaders(..., validation=5_000), or leave "
+                                     "validation out." if name == "validation" else "Is the data set empty?")
         if self.optimizer is None:
             checks.trainable_parameters(self.model)
 
     def describe(self) -> dict:
-        """What must be the same for a checkpoint to continue this call, as plain values."""
-        return {
-            "model": architecture(self.model),
-            "epochs": self.epochs,
-            "log_every": self.log_every,
-            "optimizer": _describe_optimizer(self.optimizer, self.lr),
-            "scheduler": _describe_scheduler(self.scheduler),
-            "loss_fn": _describe_object(self.loss_fn) if self.loss_fn is not None else "CrossEntropyLoss (the default)",
-            "loader": _describe_loader(self.loader),
-            "validation": _describe_loader(self.validation),
-            "precision": self.precision,
-            "channels_last": self.channels_last,
-        }
-
-
-def _plain(value: Any) -> Any:
-    """Numbers, text, None and lists/tuples of them, as they are; anything else as its type's name."""
-    if isinstance(value, str):
-        return str(value)          # (not a subclass: a weights-only checkpoint refuses those)
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    if isinstance(value, (list, tuple)) and all(v is None or isinstance(v, (bool, int, float, str)) for v in value):
-        return [str(v) if isinstance(v, str) else v for v in value]
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        return value.item()
-    return type(value).__name__
-
-
-def _describe_object(obj: Any) -> dict:
-    """An object's class and its public settings (``nn.CrossEntropyLoss(label_smoothing=0.1)``: the 0.1)."""
-    settings = {key: _plain(value) for key, value in sorted(vars(obj).items())
-                if not key.startswith("_") and key != "training"} if hasattr(obj, "__dict__") else {}
-    name = getattr(obj, "__qualname__", None) if callable(obj) and not isinstance(obj, nn.Module) else None
-    return {"class": name or type(obj).__name__, **settings}
-
-
-def _describe_optimizer(optimizer: torch.optim.Optimizer | None, lr: float) -> dict:
-    if optimizer is None:
-        return {"class": "Adam (train's default)", "lr": lr}
-    description = {"class": type(optimizer).__name__,
-                   "parameters per group": [len(group["params"]) for group in optimizer.param_groups]}
-    description.update({key: _plain(value) for key, value in sorted(optimizer.defaults.items())})
-    return description
-
-
-def _describe_scheduler(scheduler: Any) -> dict | None:
-    """The scheduler's class and configuration (total steps, base rates ...), not its position."""
-    if scheduler is None:
-        return None
-    state = scheduler.state_dict() if callable(getattr(scheduler, "state_dict", None)) else {}
-    return {"class": type(scheduler).__name__,
-            **{key: _plain(value) for key, value in sorted(state.items())
-               if not key.startswith("_") and key not in ("last_epoch", "verbose")}}
-
-
-def _describe_loader(loader: Any) -> dict | None:
-    """The loader's size and the settings that decide its batches."""
-    if loader is None:
-        return None
-    dataset = getattr(loader, "dataset", None)
-    description = {"type": type(loader).__name__,
-                   "batches": len(loader) if hasattr(loader, "__len__") else None,
-                   "images": len(dataset) if hasattr(dataset, "__len__") else None,
-                   "classes": list(checks.loader_classes(loader) or []) or None}
-    for name in ("batch_size", "shuffle", "seed", "drop_last"):
-        if isinstance(getattr(loader, name, None), (bool, int)):
-            description[name] = getattr(loader, name)
-    if getattr(loader, "augment", None) is not None:
-        description["augment"] = repr(loader.augment)
-    return description
+        """What must be the same for a checkpoint to continue this call (``checkpoints.describe_run``)."""
+        return checkpoints.describe_run(
+            model=self.model, epochs=self.epochs, log_every=self.log_every, optimizer=self.optimizer, lr=self.lr,
+            scheduler=self.scheduler, loss_fn=self.loss_fn, loader=self.loader, validation=self.validation,
+            precision=self.precision, channels_last=self.channels_last)
 
 
 # --------------------------------------------------------------------------
@@ -295,6 +271,11 @@ def train(
         left in training mode.
 
     Raises:
+        ValueError / TypeError: an argument, the first batch or the validation data that cannot
+            work (see "NaN and the cost of checking" in the module docstring); nothing has
+            changed then: the model is exactly as it was.
+        TrainingDiverged: the loss became NaN or infinite; the model was put back to the last
+            point where the loss was a number (a ``FloatingPointError``, with ``.history``).
         TrainingInterrupted: Ctrl-C (Jupyter: "Interrupt the kernel") during training.
             The interrupt is passed on — it stops the cell, as interrupts do — carrying
             the history of the epochs that finished as ``.history`` (in a notebook:
@@ -315,32 +296,34 @@ def train(
                         live_plot=live_plot, precision=precision, channels_last=channels_last,
                         checkpoint=None if checkpoint is None else checkpoints.checkpoint_path(checkpoint))
     description = plan.describe()            # (at the start: a scheduler's or optimizer's state moves later)
-    saved = _saved_checkpoint(plan, description)   # refused here, before anything changes, when it does not fit
+    saved = checkpoints.matching_checkpoint(plan.checkpoint, description)   # refused before anything changes
     if plan.epochs < plan.requested_epochs:
         print(f"Fast mode (COURSE_FAST is set): training {plan.epochs} epoch instead of {plan.requested_epochs}.")
+    as_it_was = _ModelAsItWas(model)
     run = _Run(plan, use_device(model, device), description)
-    if saved is not None:
-        run.resume(saved)
-    elif plan.checkpoint is not None:
-        print(f"Saving a checkpoint after every epoch to {plan.checkpoint} (run this cell again to resume).")
-    return run.all_epochs()
+    try:
+        if saved is not None:
+            run.resume(saved)
+        elif plan.checkpoint is not None:
+            print(f"Saving a checkpoint after every epoch to {plan.checkpoint} (run this cell again to resume).")
+        return run.all_epochs()
+    except (ValueError, TypeError, RuntimeError):
+        if run.steps == 0 and saved is None:   # refused before the first step: leave the model as it came
+            as_it_was.restore()
+        raise
 
 
-def _saved_checkpoint(plan: TrainingPlan, description: dict) -> dict | None:
-    """The plan's checkpoint when there is one that fits the plan (``description``); None when there is none yet."""
-    if plan.checkpoint is None:
-        return None
-    saved = checkpoints.read_checkpoint(plan.checkpoint)
-    if saved is None:
-        return None
-    problems = checkpoints.differences(saved["plan"], description)
-    if problems:
-        raise ValueError(
-            f"The checkpoint {plan.checkpoint} was made by a different training run, so train will not resume "
-            f"from it (nothing was changed):\n  - " + "\n  - ".join(problems)
-            + "\nTo resume, run the same code as then. To start afresh, delete the file or pass another "
-            "checkpoint name.")
-    return saved
+class _ModelAsItWas:
+    """Where a model was and which of its layers were in training mode, to put back when train refuses."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model, self.device = model, model_device(model)
+        self.modes = {module: module.training for module in model.modules()}
+
+    def restore(self) -> None:
+        self.model.to(self.device)
+        for module, was_training in self.modes.items():
+            module.training = was_training
 
 
 def _live_curve(wanted: bool):
@@ -354,45 +337,22 @@ def _live_curve(wanted: bool):
     return LiveCurve()
 
 
-def _diverged(loss: float, where: str, optimizer: torch.optim.Optimizer) -> FloatingPointError:
-    lr = float(optimizer.param_groups[0]["lr"])
-    return FloatingPointError(
-        f"The loss became {loss} {where}: training diverged. Try a smaller learning rate "
-        f"(now lr={lr:g}; try 10 times smaller). The weights may be broken now: create the model "
-        "again before retraining."
-    )
+def first_batch_of(loader: Any) -> Any:
+    """The first batch of ``loader`` without using up anything: None when it gives none.
 
-
-def long_run_advice(seconds: float, device: torch.device, *, epochs_left: int, batches: int, per_batch: float,
-                    has_checkpoint: bool) -> str:
-    """What to say when a run will take long: the estimate, then what to do about it.
-
-    Example:
-        >>> print(long_run_advice(1500, torch.device("cuda"), epochs_left=15, batches=352, per_batch=0.28,
-        ...                       has_checkpoint=True).splitlines()[:2])    # doctest: +NORMALIZE_WHITESPACE
-        ['This run will take about 25 min on this GPU (15 epochs of 352 batches, 0.28 s a batch; validation not
-        counted). To make it shorter:', '  - train fewer epochs (epochs=...), or a smaller model.']
+    torch's global generator and the loader's own random state are as they were
+    afterwards (a ``DataLoader`` draws a seed from the global generator for each
+    pass), so looking changes no later result. An iterator (a generator), which
+    would lose that batch, is not looked at: None.
     """
-    where = "GPU" if device.type == "cuda" else "CPU" if device.type == "cpu" else device.type.upper()
-    lines = [f"This run will take about {format_duration(seconds)} on this {where} ({epochs_left} epoch"
-             f"{'s' if epochs_left != 1 else ''} of {batches:,} batches, {per_batch:.2f} s a batch; "
-             f"validation not counted). To make it shorter:"]
-    if device.type != "cuda":
-        if "google.colab" in sys.modules:
-            lines.append("  - use a GPU: Runtime > Change runtime type > T4 GPU > Save. That starts a new session, "
-                         "so run the notebook again from the top (Runtime > Run all).")
-        else:
-            lines.append("  - use a GPU: open the notebook in Google Colab (its Open in Colab badge), choose "
-                         "Runtime > Change runtime type > T4 GPU, and run it from the top.")
-    lines.append("  - train fewer epochs (epochs=...), or a smaller model.")
-    if not fast_mode():
-        lines.append("  - to try the code quickly, switch fast mode on (1,000 training images, at most 1 epoch; "
-                     "results are then far lower): run a cell with  %env COURSE_FAST=1  and then the notebook "
-                     "again from the top (Run all; no restart needed). %env COURSE_FAST=0 switches it off.")
-    if not has_checkpoint:
-        lines.append('  - and pass checkpoint="a-name" to cu.train: each finished epoch is then saved, and after '
-                     "a disconnect or Ctrl-C running the cell again resumes the run.")
-    return "\n".join(lines)
+    if iter(loader) is loader:
+        return None
+    state = checkpoints.loader_state(loader)
+    with torch.random.fork_rng(devices=[]):
+        try:
+            return next(iter(loader), None)
+        finally:
+            checkpoints.restore_loader_state(loader, state)
 
 
 # --------------------------------------------------------------------------
@@ -410,6 +370,7 @@ class _Running:
     def reset(self) -> None:
         self.loss = torch.zeros((), device=self.device)
         self.correct = torch.zeros((), device=self.device, dtype=torch.long)
+        self.inputs_finite = torch.ones((), device=self.device, dtype=torch.bool)
         self.count = 0
 
     def add(self, loss: torch.Tensor, scores: torch.Tensor, y: torch.Tensor) -> None:
@@ -420,6 +381,19 @@ class _Running:
     def means(self) -> tuple[float, float]:
         """(mean loss, accuracy) since the last reset; this waits for the device."""
         return float(self.loss) / self.count, int(self.correct) / self.count
+
+
+@dataclass
+class _SafePoint:
+    """Everything a step changes, copied (on the device) at a point where the loss was a number."""
+
+    model: dict
+    optimizer: dict
+    scheduler: dict | None
+    scaler: dict | None
+    where: str          # "before training", or "after batch 50 of epoch 2"
+    rows: int           # how many history rows there were then
+    examples: int
 
 
 class _Run:
@@ -440,6 +414,7 @@ class _Run:
         self.num_outputs: int | None = None
         self.rows: list[dict] = []
         self.examples = 0
+        self.steps = 0                         # optimizer steps taken in this session
         self.first_epoch = 1
         self.finished_epochs = 0               # epochs complete in memory ...
         self.saved_epochs = 0                  # ... and in the checkpoint file
@@ -447,6 +422,7 @@ class _Run:
         self.started = time.perf_counter()
         self.first_batch_done: float | None = None
         self.estimated = False
+        self.safe: _SafePoint | None = None
         self.reporter = make_progress(plan.progress)
         self.curve = _live_curve(plan.live_plot)
 
@@ -464,6 +440,7 @@ class _Run:
     def all_epochs(self) -> pd.DataFrame:
         self.model.train()
         self.started = time.perf_counter()
+        self.keep_safe_point("before training" if not self.rows else f"after epoch {self.first_epoch - 1}")
         try:
             for epoch in range(self.first_epoch, self.epochs + 1):
                 self.one_epoch(epoch)
@@ -549,17 +526,51 @@ class _Run:
         return self.settings.prepare(X), y
 
     def first_batch_checks(self, X: torch.Tensor, y: torch.Tensor) -> None:
+        """Before the first step: the batch, the model's outputs for it, the validation data; then the settings."""
+        _check_finite_inputs(X, "the first batch's inputs X", "train")
         with torch.no_grad(), eval_mode(self.model):
-            scores = self.model(X[:2])
-        checks.check_scores(scores, len(X[:2]))
+            scores = self.model(X)
+        checks.check_scores(scores, len(X))
+        _check_finite_outputs(scores, self.model)
         self.num_outputs = scores.shape[1]
         checks.check_outputs_match_classes(self.num_outputs, self.classes)
         checks.check_label_range(y, self.num_outputs)
+        self.check_validation(X)
         if self.settings is None:      # (a resumed run keeps the settings of its first session)
             self.settings = choose_settings(self.model, X, y, self.loss_fn, self.device,
                                             self.plan.precision, self.plan.channels_last)
         if self.settings.needs_grad_scaler() and self.scaler is None:
             self.scaler = torch.amp.GradScaler(self.device.type)
+
+    def check_validation(self, X: torch.Tensor) -> None:
+        """The validation loader's first batch must fit what the model learns (checked once, before any step)."""
+        if self.validation is None:
+            return
+        item = first_batch_of(self.validation)
+        if item is None:
+            if iter(self.validation) is not self.validation:
+                raise checks.refusal(ValueError, "train", "validation", "a loader that gives (X, y) batches",
+                                     f"{checks.describe(self.validation)}, which gives no batch at all",
+                                     "Pass val_loader from cu.make_loaders(..., validation=5_000), or leave "
+                                     "validation out.")
+            return
+        X_val, y_val = checks.split_batch(item)
+        checks.inputs(X_val, "validation's inputs X", "train")
+        y_val = checks.check_labels(y_val)
+        if tuple(X_val.shape[1:]) != tuple(X.shape[1:]):
+            raise checks.refusal(
+                ValueError, "train", "validation", f"batches of images shaped like the training images "
+                f"({'×'.join(map(str, X.shape[1:]))})", f"images of shape {'×'.join(map(str, X_val.shape[1:]))}",
+                "Hold the validation images out of the same training data (cu.make_loaders(..., validation=5_000) "
+                "returns the loader), prepared the same way.")
+        low, high = int(y_val.min()), int(y_val.max())
+        if low < 0 or high >= self.num_outputs:
+            raise checks.refusal(
+                ValueError, "train", "validation", f"labels the model can output: 0..{self.num_outputs - 1} "
+                f"({self.num_outputs} scores per image)", f"validation labels from {low} to {high}",
+                "Is it another data set's loader? Validate on images of the classes the model learns.")
+        checks.check_outputs_match_classes(self.num_outputs, checks.loader_classes(self.validation),
+                                           "validation loader")
 
     def step(self, X, y, window: _Running, whole_epoch: _Running) -> None:
         """One gradient step: forward, loss, backward, update (and the scheduler, if any)."""
@@ -577,15 +588,20 @@ class _Run:
             self.scaler.update()
         if self.scheduler is not None:
             self.scheduler.step()
+        window.inputs_finite &= torch.isfinite(X).all()     # on the device: no waiting (see the module docstring)
         window.add(loss, scores, y)
         whole_epoch.add(loss, scores, y)
         self.examples += len(y)
+        self.steps += 1
 
     def log(self, epoch: int, batch: int, window: _Running) -> None:
         """Read the window's sums back from the device, add a history row, update the display."""
         loss, accuracy = window.means()
         if not math.isfinite(loss):
-            raise _diverged(loss, f"during epoch {epoch} (by batch {batch})", self.optimizer)
+            raise self.diverged(f"the loss became {loss}", epoch, batch, inputs_finite=bool(window.inputs_finite))
+        if not self.weights_finite():        # (the window's last step came after its last loss)
+            raise self.diverged("the weights became NaN or infinite", epoch, batch,
+                                inputs_finite=bool(window.inputs_finite))
         self.rows.append({
             "epoch": epoch, "batch": batch, "examples": self.examples,
             "seconds": self.elapsed(),
@@ -594,26 +610,70 @@ class _Run:
             "val_loss": math.nan, "val_accuracy": math.nan,
         })
         window.reset()
+        self.keep_safe_point(f"after batch {batch:,} of epoch {epoch}")
         self.reporter.update(batch, loss, accuracy)
         if self.curve is not None:
             self.curve.update(pd.DataFrame(self.rows, columns=HISTORY_COLUMNS))
 
+    # ---- NaN: the last point where the loss was a number --------------------------------
+
+    def keep_safe_point(self, where: str) -> None:
+        """Copy what a step changes (on the device, without waiting), to put back if the loss becomes NaN."""
+        self.safe = _SafePoint(
+            model={name: value.detach().clone() for name, value in self.model.state_dict().items()},
+            optimizer=copy.deepcopy(self.optimizer.state_dict()),
+            scheduler=copy.deepcopy(self.scheduler.state_dict()) if hasattr(self.scheduler, "state_dict") else None,
+            scaler=self.scaler.state_dict() if self.scaler is not None else None,
+            where=where, rows=len(self.rows), examples=self.examples)
+
+    def weights_finite(self) -> bool:
+        """Whether every weight and buffer is a number (one wait for the device, at a log point)."""
+        values = [torch.isfinite(value).all() for value in self.model.state_dict().values() if value.is_floating_point()]
+        return bool(torch.stack(values).all()) if values else True
+
+    def diverged(self, what: str, epoch: int, batch: int, inputs_finite: bool) -> TrainingDiverged:
+        """Put the last safe point back; the exception that says what happened and what to do."""
+        safe = self.safe
+        self.model.load_state_dict(safe.model)
+        self.optimizer.load_state_dict(safe.optimizer)
+        if safe.scheduler is not None:
+            self.scheduler.load_state_dict(safe.scheduler)
+        if safe.scaler is not None:
+            self.scaler.load_state_dict(safe.scaler)
+        del self.rows[safe.rows:]
+        self.examples = safe.examples
+        first = self.rows[-1]["batch"] + 1 if self.rows and self.rows[-1]["epoch"] == epoch else 1
+        kept = ("it is exactly as it was before training" if safe.where == "before training" else
+                f"it has the weights it had {safe.where}, the last point where the loss was a number (the history "
+                "up to there: history = sys.last_value.history)")
+        if not inputs_finite:
+            advice = ("Some inputs X in those batches are NaN or infinite: the data, not the training, is the "
+                      "problem. Check how the images were made (a division by zero, e.g. a std of 0 in the "
+                      "normalization?).")
+        else:
+            lr = float(self.optimizer.param_groups[0]["lr"])
+            advice = (f"Training diverged: try a smaller learning rate (now lr={lr:g}; try 10 times smaller), "
+                      "or check the model's forward pass for a division by zero or a log of 0.")
+        return TrainingDiverged(
+            f"train: {what} during epoch {epoch} (between batches {first:,} and {batch:,}), "
+            f"so training stopped and the model was put back: {kept}. {advice}", self.history())
+
     # ---- the time budget -------------------------------------------------------------
 
     def estimate(self, epoch: int, batch: int, batches: int | None) -> None:
-        """Once, at the first log point (or after ``ESTIMATE_AFTER_SECONDS``): warn when the run will take long.
+        """Once, at the first log point (or after ``progress.ESTIMATE_AFTER_SECONDS``): warn when the run will take long.
 
         The first batch is not counted: it includes choosing the speed settings.
         """
         if self.estimated or batches is None or batch < 2:
             return
         since_first = time.perf_counter() - self.first_batch_done
-        if batch % self.log_every != 0 and since_first < ESTIMATE_AFTER_SECONDS:
+        if batch % self.log_every != 0 and since_first < progress.ESTIMATE_AFTER_SECONDS:
             return
         self.estimated = True
         per_batch = since_first / (batch - 1)
         left = (batches - batch) + batches * (self.epochs - epoch)
-        if per_batch * left + self.elapsed() > LONG_RUN_SECONDS:
+        if per_batch * left + self.elapsed() > progress.LONG_RUN_SECONDS:
             self.reporter.message(long_run_advice(per_batch * left + self.elapsed(), self.device,
                                                   epochs_left=self.epochs - epoch + 1, batches=batches,
                                                   per_batch=per_batch, has_checkpoint=self.plan.checkpoint is not None))
@@ -691,3 +751,33 @@ class _Run:
             if scaler_state is not None:
                 self.scaler.load_state_dict(scaler_state)
         return []
+
+
+def _check_finite_inputs(X: torch.Tensor, name: str, function: str) -> None:
+    """Refuse inputs with NaN or infinite values, naming the images that hold them."""
+    bad = ~torch.isfinite(X.reshape(len(X), -1)).all(dim=1)
+    if bool(bad.any()):
+        images = bad.nonzero().flatten().tolist()
+        raise checks.refusal(
+            ValueError, function, name, "finite numbers (normalized pixels)",
+            f"NaN or infinite values in {len(images)} of its {len(X)} images (image{'s' if len(images) > 1 else ''} "
+            f"{', '.join(map(str, images[:5]))}{' ...' if len(images) > 5 else ''})",
+            "Nothing was trained; the model is as it was. Check how the images were made: a division by zero "
+            "(a std of 0 in the normalization?) or a missing value in the data.")
+
+
+def _check_finite_outputs(scores: torch.Tensor, model: nn.Module) -> None:
+    """Refuse a model whose outputs are NaN or infinite before any step, saying whether its weights are."""
+    if bool(torch.isfinite(scores).all()):
+        return
+    broken = [name for name, value in model.state_dict().items()
+              if value.is_floating_point() and not bool(torch.isfinite(value).all())]
+    if broken:
+        got = f"a model whose weights hold NaN or infinite values ({', '.join(broken[:4])})"
+        fix = ("Create the model again (a model keeps the broken weights of a run that diverged before), "
+               "then train that one.")
+    else:
+        got = "a model whose outputs for the first batch are NaN or infinite, although its weights are numbers"
+        fix = "Check its forward pass for a division by zero, a log or sqrt of 0 or a negative number."
+    raise checks.refusal(ValueError, "train", "model", "a model whose outputs are numbers before training", got,
+                         fix + " Nothing was trained; the model is as it was.")

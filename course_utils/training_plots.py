@@ -33,7 +33,11 @@ from course_utils.redraw import Picture, live_output_available
 
 __all__ = ["plot_history", "LiveCurve"]
 
-history_table = checks.instance_of(pd.DataFrame, "a pandas DataFrame (what cu.train returns)")
+history_table = checks.Rule("a pandas DataFrame (what cu.train returns)", lambda v: isinstance(v, pd.DataFrame),
+                            role="history")
+#: What plot_history draws: one history, or several named ones (None, a list of histories: known mistakes).
+histories_rule = checks.Rule("a history from cu.train (a DataFrame), or a dict {run name: history}",
+                             lambda v: isinstance(v, (pd.DataFrame, Mapping)), role="history")
 
 
 def check_history(history: object, name: str, function: str) -> pd.DataFrame:
@@ -56,7 +60,9 @@ def epochs_from_history(history: pd.DataFrame, name: str) -> np.ndarray:
     """Return the x axis in epochs: examples seen / examples in one epoch (those seen by the end of epoch 1)."""
     first_epoch = history.loc[history["epoch"] == 1, "examples"]
     if first_epoch.empty:
-        raise ValueError(f"plot_history: {name} has no rows for epoch 1, so the size of an epoch is unknown")
+        raise checks.refusal(ValueError, "plot_history", name, "a history with rows for epoch 1",
+                             f"one whose epochs are {sorted(history['epoch'].unique().tolist())[:5]}",
+                             "The size of an epoch is read from epoch 1 (count epochs from 1, as cu.train does).")
     return history["examples"].to_numpy(dtype=float) / float(first_epoch.max())
 
 
@@ -86,16 +92,17 @@ def plot_history(histories: pd.DataFrame | Mapping[str, pd.DataFrame], *, title:
         fig = cu.plot_history(history)
         fig = cu.plot_history({"linear": history_linear, "hidden layer": history_mlp})
     """
+    histories_rule(histories, "histories", "plot_history")
     runs = {"": histories} if isinstance(histories, pd.DataFrame) else histories
-    checks.instance_of(Mapping, "a history from cu.train, or a dict {run name: history}")(
-        runs, "histories", "plot_history")
     if not runs:
         raise checks.refusal(ValueError, "plot_history", "histories", "a history or a dict of histories",
                              "an empty dict", "Nothing to plot: pass {run name: history}.")
     for name, history in runs.items():
         check_history(history, "history" if name == "" else f"histories[{name!r}]", "plot_history")
         if history.empty:
-            raise ValueError(f"plot_history: history {name!r} is empty: nothing to plot")
+            raise checks.refusal(ValueError, "plot_history", "history" if name == "" else f"histories[{name!r}]",
+                                 "a history with at least one row", "an empty table",
+                                 "Nothing to plot: did training stop before its first row?")
     epochs_of = {name: epochs_from_history(history, "history" if name == "" else f"history {name!r}")
                  for name, history in runs.items()}
     with_validation = any(len(validation_points(runs[name], x)[0]) for name, x in epochs_of.items())
@@ -152,7 +159,7 @@ class LiveCurve:
 
     def __init__(self, title: str | None = None, *, live: bool | None = None, min_interval: float = 0.5) -> None:
         checks.arguments("LiveCurve", title=(title, checks.optional(checks.text)),
-                         live=(live, checks.optional(checks.flag)),
+                         live=(live, checks.maybe_flag),
                          min_interval=(min_interval, checks.non_negative_number))
         self.title = title
         self.live = live_output_available() if live is None else bool(live)

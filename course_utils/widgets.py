@@ -67,17 +67,23 @@ def _close(fig: Figure) -> Figure:
 
 
 def _as_kernel(kernel: Any, name: str = "kernel") -> np.ndarray:
-    """A preset name or 3×3 numbers -> a 3×3 float array (or the one message)."""
+    """A preset name or 3×3 finite numbers -> a 3×3 float array (or the one message)."""
     expects = f"one of the presets {list(PRESET_KERNELS)} or 3×3 numbers such as [[0, 0, 0], [0, 1, 0], [0, 0, 0]]"
     if isinstance(kernel, str):
         if kernel not in PRESET_KERNELS:
             raise checks.refusal(ValueError, "KernelExplorer", name, expects, repr(kernel))
         return PRESET_KERNELS[kernel].copy()
-    array = checks.numbers_of(kernel, name, "KernelExplorer").astype(float)
+    array = checks.finite_numbers(kernel, name, "KernelExplorer",
+                                  fix="A kernel with NaN would draw a blank picture.").astype(float)
     if array.shape != (3, 3):
         raise checks.refusal(ValueError, "KernelExplorer", name, expects, f"numbers of shape {array.shape}",
                              "The explorer edits 3×3 kernels.")
     return array
+
+
+#: One picture for the explorer: a grey image H×W (a file name is a known mistake: load the picture first).
+grey_image = checks.Rule("one grey image H×W (uint8 or floats), or a dict {name: grey image}",
+                         lambda v: hasattr(v, "shape") or isinstance(v, (list, tuple, Mapping)), role="grey image")
 
 
 def kernel_words(kernel: np.ndarray) -> str:
@@ -86,17 +92,17 @@ def kernel_words(kernel: np.ndarray) -> str:
 
 
 def _grey_images(image: Any) -> dict[str, np.ndarray]:
-    """One grey image, or a dict {name: grey image} -> {name: 2-D float array}."""
+    """One grey image, or a dict {name: grey image} -> {name: 2-D float array} (or the one message)."""
+    grey_image(image, "image", "KernelExplorer")
+    if isinstance(image, Mapping) and not image:
+        raise checks.refusal(ValueError, "KernelExplorer", "image", "one grey image H×W or a dict {name: grey image}",
+                             "an empty dict")
     named = dict(image) if isinstance(image, Mapping) else {"image": image}
-    if not named:
-        raise ValueError("image is an empty dict; pass one grey image H×W or a dict {name: grey image}.")
     result = {}
     for name, picture in named.items():
-        try:
-            result[str(name)] = as_grey_image(picture)
-        except ValueError as error:
-            raise ValueError(f"image {name!r}: {error}. For a colour photo, convert it to grey first, e.g. "
-                             "photo[..., :3] @ [0.299, 0.587, 0.114] / 255.") from None
+        argument = f"image[{name!r}]" if isinstance(image, Mapping) else "image"
+        grey_image(picture, argument, "KernelExplorer")
+        result[str(name)] = as_grey_image(picture, argument, "KernelExplorer")
     return result
 
 
@@ -222,6 +228,55 @@ def _conv_layer_names(model: nn.Module) -> list[str]:
     return [name for name, module in model.named_modules() if isinstance(module, nn.Conv2d)]
 
 
+def _first_conv(model: nn.Module) -> tuple[str, nn.Conv2d] | None:
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Conv2d):
+            return name, module
+    return None
+
+
+def _check_model_takes(model: nn.Module, dataset: Any, layers: list[str]) -> None:
+    """Run the model once on the first image: it must take these images, give one score per class, and each
+    chosen layer must give feature maps (C×H×W per image). Refused with the one message otherwise; the
+    model's mode comes back and no hook is left on it."""
+    images = dataset.images[:1]
+    shape = "×".join(map(str, images.shape[1:]))
+    first = _first_conv(model)
+    if first is not None and images.ndim == 4 and first[1].in_channels != images.shape[1]:
+        name, conv = first
+        raise checks.refusal(
+            ValueError, "ActivationBrowser", "dataset", f"images the model takes: {conv.in_channels} channel(s) "
+            f"(its first layer {name} is Conv2d({conv.in_channels} → {conv.out_channels}))",
+            f"{checks.describe(dataset)} with images of {shape}",
+            "Pass the data set the model was trained on, e.g. val_loader.dataset.")
+    try:
+        x = normalize(images, dataset.mean, dataset.std).to(model_device(model))
+        with torch.no_grad(), eval_mode(model), capture_activations(model, layers) as activations:
+            scores = model(x)
+    except (RuntimeError, ValueError, TypeError) as error:
+        raise checks.refusal(
+            ValueError, "ActivationBrowser", "dataset", "images the model takes",
+            f"{checks.describe(dataset)} with images of {shape}, which the model refuses "
+            f"({str(error).splitlines()[0][:160]})",
+            "Pass the data set the model was trained on, e.g. val_loader.dataset.") from None
+    classes = len(dataset.classes)
+    if not isinstance(scores, torch.Tensor) or scores.ndim != 2 or scores.shape[1] != classes:
+        got = (f"a model that outputs {scores.shape[1]} scores per image" if isinstance(scores, torch.Tensor)
+               and scores.ndim == 2 else f"a model whose output has shape {tuple(getattr(scores, 'shape', ()))}")
+        raise checks.refusal(ValueError, "ActivationBrowser", "model",
+                             f"a classifier with one score per class of the data set ({classes} classes)", got,
+                             "Is it the model for this data set? Its last layer needs one output per class.")
+    flat = {name: tuple(activations[name].shape[1:]) for name in layers
+            if not isinstance(activations.get(name), torch.Tensor) or activations[name].ndim != 4}
+    if flat:
+        name, per_image = next(iter(flat.items()))
+        convs = _conv_layer_names(model)
+        raise checks.refusal(
+            ValueError, "ActivationBrowser", "layers", "layers whose output per image is feature maps C×H×W "
+            "(convolution layers)", f"{name!r}, whose output per image has shape {per_image} (a Linear layer?)",
+            f"Choose among {convs}." if convs else "")
+
+
 class ActivationBrowser:
     """Look at a model's feature maps, one image of a data set and one convolution layer at a time.
 
@@ -266,8 +321,9 @@ class ActivationBrowser:
                                  "an empty one")
         layers = _conv_layer_names(model) if layers is None else [layers] if isinstance(layers, str) else list(layers)
         if not layers:
-            raise ValueError("ActivationBrowser: the model has no nn.Conv2d layer; pass layers=[...] with the names "
-                             "of layers to show.")
+            raise checks.refusal(ValueError, "ActivationBrowser", "model", "a model with at least one nn.Conv2d layer",
+                                 f"a {type(model).__name__} without one",
+                                 "Or pass layers=[...] with the names of the layers whose feature maps to show.")
         available = {name for name, _ in model.named_modules() if name}
         unknown = [name for name in layers if name not in available]
         if unknown:
@@ -275,10 +331,11 @@ class ActivationBrowser:
                                  f"names of the model's layers ({sorted(available)})",
                                  f"{unknown}, which are not in the model")
         checks.index_below(len(dataset.images), "an image number")(index, "index", "ActivationBrowser")
+        _check_model_takes(model, dataset, layers)
         self.model, self.dataset, self.n, self.relu = model, dataset, n, bool(relu)
         self._cache: tuple[int, Any, dict] | None = None   # (image index, scores, activations)
         self.kind = f"{getattr(dataset, 'split', 'test')} image"   # "validation image", "test image", ...
-        self.slider = widgets.IntSlider(value=index, min=0, max=len(dataset.images) - 1, description=self.kind,
+        self.slider = widgets.IntSlider(value=int(index), min=0, max=len(dataset.images) - 1, description=self.kind,
                                         style={"description_width": "initial"}, continuous_update=False)
         self.layer = widgets.Dropdown(options=layers, value=layers[0], description="layer")
         self.slider.observe(self._on_change, names="value")

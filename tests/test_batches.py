@@ -59,7 +59,7 @@ def test_validation_split_rejects_impossible_sizes(size, error):
 
 
 def test_validation_split_needs_an_image_set():
-    with pytest.raises(TypeError, match="needs an ImageSet"):
+    with pytest.raises(TypeError, match="validation_split: data must be an ImageSet"):
         validation_split(torch.zeros(10, 3, 8, 8), 2)
 
 

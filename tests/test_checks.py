@@ -96,6 +96,23 @@ EXAMPLES = {
     "layers-objects-of-this-model": (MODEL.conv1, {"model": MODEL}, ["conv1"], {"model": MODEL}),
     "layers-objects-of-another-model": ([nn.Conv2d(1, 1, 1)], {"model": MODEL}, ["conv1"], {"model": MODEL}),
     "input-size-a-tensor": (X, {}, (3, 5, 5), {}),
+    "number-in-quotes": ("1e-3", {}, 1e-3, {}),
+    "flag-in-words": ("no", {}, False, {}),
+    "device-misspelt": ("gpu", {}, "cuda", {}),
+    "history-none": (None, {}, pd.DataFrame({"loss": [1.0]}), {}),
+    "histories-list": ([pd.DataFrame({"loss": [1.0]})] * 2, {}, {"a": pd.DataFrame({"loss": [1.0]})}, {}),
+    "history-rows": ([{"epoch": 1, "loss": 1.0}], {}, pd.DataFrame([{"epoch": 1, "loss": 1.0}]), {}),
+    "image-set-loader": (LOADER, {}, DATA, {}),
+    "image-set-tensors": ((X, Y), {}, DATA, {}),
+    "pixels-numpy": (np.zeros((2, 1, 2, 2), np.uint8), {}, torch.zeros(2, 1, 2, 2, dtype=torch.uint8), {}),
+    "normalize-image-set": (DATA, {}, DATA.images, {}),
+    "normalize-batch-pair": ((X, Y), {}, X, {}),
+    "normalize-list": ([[0.0, 1.0]], {}, np.zeros((1, 2)), {}),
+    "grey-image-file-name": ("cat.png", {}, np.zeros((5, 5)), {}),
+    "data-set-name-image-set": (DATA, {}, "cifar10", {}),
+    "split-validation": ("validation", {}, "train", {}),
+    "split-capitals": ("Train ", {}, "train", {}),
+    "split-a-data-set-name": ("cifar10", {"data_sets": ("cifar10",)}, "test", {"data_sets": ("cifar10",)}),
 }
 
 
@@ -150,6 +167,12 @@ def test_mistake_ids_are_distinct():
     (checks.non_negative_int, -1, ValueError, "-1"),
     (checks.flag, 1, TypeError, "1"),
     (checks.flag, "yes", TypeError, "'yes'"),
+    (checks.seed, -1, ValueError, "-1"),
+    (checks.seed, 2**70, ValueError, str(2**70)),
+    (checks.validation_size, 1.0, ValueError, "1.0"),
+    (checks.validation_size, float("nan"), ValueError, "nan"),
+    (checks.validation_size, 0, ValueError, "0"),
+    (checks.device, "cude", ValueError, "'cude'"),
     (checks.positive_number, float("nan"), ValueError, "nan"),
     (checks.share, 1.5, ValueError, "1.5"),
     (checks.learning_rate, -1e-3, ValueError, "-0.001"),
@@ -172,6 +195,8 @@ def test_a_refused_value_gets_the_one_message(rule, value, error, got):
     (checks.flag, False), (checks.flag, np.bool_(True)), (checks.positive_number, 0.5), (checks.share, 0),
     (checks.learning_rate, 3e-4), (checks.one_of("auto", True, False), True), (checks.colour_map, "viridis"),
     (checks.model, nn.Linear(2, 2)), (checks.loader, [(X, Y)]), (checks.images, np.zeros((2, 4, 4))),
+    (checks.seed, np.int64(2024)), (checks.validation_size, np.int64(10)), (checks.validation_size, np.float32(0.1)),
+    (checks.learning_rate, np.float32(1e-3)), (checks.device, "cuda:1"),
 ])
 def test_a_good_value_passes_and_is_returned(rule, value):
     assert rule(value, "arg", "helper") is value
@@ -184,7 +209,7 @@ def test_optional_takes_none_and_says_so():
 
 
 def test_arguments_checks_in_order_and_stops_at_the_first_refusal():
-    with pytest.raises(TypeError, match=r"^f: b must be True or False, got 'no'\.$"):
+    with pytest.raises(TypeError, match=r"^f: b must be True or False, got 'no', a yes or no as text .*Write b=False"):
         checks.arguments("f", a=(1, checks.positive_int), b=("no", checks.flag), c=(0, checks.positive_int))
 
 

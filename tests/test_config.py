@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import course_utils
@@ -62,9 +63,12 @@ def test_num_epochs_rejects_less_than_one(bad):
         config.num_epochs(bad)
 
 
-def test_num_epochs_rejects_non_integers():
-    with pytest.raises(TypeError):
+def test_num_epochs_rejects_non_integers_and_takes_numpy_integers():
+    with pytest.raises(ValueError, match="num_epochs: epochs must be a whole number of at least 1, got 2.5"):
         config.num_epochs(2.5)
+    with pytest.raises(TypeError, match="got '3', a number in quotes"):
+        config.num_epochs("3")
+    assert config.num_epochs(np.int64(3)) == 3 and type(config.num_epochs(np.int64(3))) is int
 
 
 def test_constants_match_the_agreed_api():

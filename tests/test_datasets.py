@@ -81,7 +81,7 @@ def test_dataset_info_accepts_dashes_and_case():
 
 
 def test_unknown_name_lists_the_known_ones():
-    with pytest.raises(ValueError, match="Unknown data set 'mnist'.*'cifar10'.*'sign_language_mnist'"):
+    with pytest.raises(ValueError, match=r"data sets \('cifar10'.*'sign_language_mnist'\), got 'mnist', an unknown data set"):
         dataset_info("mnist")
 
 

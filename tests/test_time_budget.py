@@ -14,7 +14,7 @@ from torch import nn
 import course_utils as cu
 from course_utils import progress, training
 from course_utils.progress import NotebookProgress, TerminalProgress, format_duration
-from course_utils.training import long_run_advice
+from course_utils.progress import long_run_advice
 
 
 class Batches:
@@ -52,7 +52,7 @@ def test_format_duration_reads_like_speech():
 
 
 def test_a_long_run_gets_the_advice_once(monkeypatch, capsys):
-    monkeypatch.setattr(training, "LONG_RUN_SECONDS", 0)         # every run is "long"
+    monkeypatch.setattr(progress, "LONG_RUN_SECONDS", 0)         # every run is "long"
     cu.train(model(), batches(), epochs=3, log_every=4, progress=False)
     out = capsys.readouterr().out
     assert out.count("This run will take about") == 1
@@ -66,8 +66,8 @@ def test_a_short_run_gets_no_advice(capsys):
 
 
 def test_the_estimate_also_comes_after_some_seconds_without_a_log_point(monkeypatch, capsys):
-    monkeypatch.setattr(training, "LONG_RUN_SECONDS", 0)
-    monkeypatch.setattr(training, "ESTIMATE_AFTER_SECONDS", 0)
+    monkeypatch.setattr(progress, "LONG_RUN_SECONDS", 0)
+    monkeypatch.setattr(progress, "ESTIMATE_AFTER_SECONDS", 0)
     cu.train(model(), batches(), epochs=1, log_every=1000, progress=False)   # no log point before the end
     assert "This run will take about" in capsys.readouterr().out
 

@@ -167,8 +167,10 @@ def test_fast_mode_caps_epochs_with_one_line(monkeypatch, capsys):
 
 
 def test_train_empty_loader_is_an_error():
-    with pytest.raises(ValueError, match="no batches"):
+    with pytest.raises(ValueError, match="train: loader must be a loader that gives .* got \\[\\], which gives no batch"):
         train(make_model(), [], progress=False)
+    with pytest.raises(ValueError, match="no batches"):                  # a loader without len(): found when run
+        train(make_model(), (batch for batch in []), progress=False)
 
 
 def test_train_generator_runs_out_after_one_epoch():
@@ -209,12 +211,79 @@ def test_train_batches_must_be_pairs():
         train(make_model(), [(X, y, y)], progress=False)
 
 
-def test_train_nan_loss_stops_and_suggests_a_smaller_learning_rate():
+def same_bits(a: dict, b: dict) -> bool:
+    """Two state dicts hold exactly the same numbers (NaN included)."""
+    return a.keys() == b.keys() and all(torch.equal(a[k].view(torch.uint8), b[k].view(torch.uint8)) for k in a)
+
+
+def state(model: nn.Module) -> dict:
+    return {name: value.detach().clone() for name, value in model.state_dict().items()}
+
+
+def test_a_model_with_nan_weights_is_refused_before_any_step_and_left_as_it_was():
     model = make_model()
     with torch.no_grad():
-        model[1].weight.fill_(float("nan"))
-    with pytest.raises(FloatingPointError, match="smaller learning rate"):
+        model[1].weight[0, 0] = float("nan")
+    model[3].eval()                                   # a layer the student put in eval mode on purpose
+    before = state(model)
+    with pytest.raises(ValueError, match=r"train: model must be .* weights hold NaN or infinite values \(1.weight\)"):
         train(model, make_loader(), progress=False)
+    assert same_bits(state(model), before) and not model[3].training and model.training
+
+
+def test_a_nan_pixel_in_the_first_batch_is_refused_before_any_step():
+    X, y = make_data(16)
+    X[5, 0, 1, 1] = float("nan")
+    model = make_model()
+    before = state(model)
+    with pytest.raises(ValueError, match=r"first batch's inputs X must be finite .* \(image 5\)"):
+        train(model, [(X[:8], y[:8]), (X[8:], y[8:])], progress=False)
+    assert same_bits(state(model), before)
+
+
+def test_a_diverging_run_is_put_back_to_before_training_when_its_first_window_diverges():
+    """lr 1e30: the loss is NaN within the first window; the model is exactly as before, never left with NaN."""
+    seed_everything(0)
+    model = make_model()
+    before = state(model)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e30)
+    with pytest.raises(FloatingPointError, match="smaller learning rate") as caught:
+        train(model, make_loader(), optimizer=optimizer, epochs=3, log_every=2, progress=False)
+    assert "it is exactly as it was before training" in str(caught.value)
+    assert same_bits(state(model), before) and caught.value.history.empty
+
+
+def test_a_run_that_diverges_later_keeps_the_weights_of_the_last_finite_point():
+    """A loss that turns NaN at the 5th batch: the model gets the weights it had after batch 4 (the last log point)."""
+    calls = []
+
+    def loss_that_breaks(scores, y):
+        calls.append(1)
+        loss = nn.functional.cross_entropy(scores, y)
+        return loss * float("nan") if len(calls) >= 5 else loss
+
+    seed_everything(0)
+    model = make_model()
+    before = state(model)
+    with pytest.raises(FloatingPointError, match="the loss became nan during epoch 1 \\(between batches 5 and 6\\)") as caught:
+        train(model, make_loader(), loss_fn=loss_that_breaks, log_every=2, progress=False)
+    message = str(caught.value)
+    assert "the weights it had after batch 4 of epoch 1" in message and "smaller learning rate" in message
+    assert all(bool(torch.isfinite(value).all()) for value in model.state_dict().values())
+    assert list(caught.value.history["batch"]) == [2, 4]
+    assert not same_bits(state(model), before)                      # the 4 good steps were kept
+
+
+def test_a_nan_pixel_in_a_later_batch_is_reported_as_the_data_and_no_step_with_it_is_kept():
+    X, y = make_data(64)
+    X[40, 0, 0, 0] = float("nan")                    # in batch 6 of 8
+    loader = [(X[i:i + 8], y[i:i + 8]) for i in range(0, 64, 8)]
+    model = make_model()
+    with pytest.raises(FloatingPointError, match="inputs X in those batches are NaN or infinite") as caught:
+        train(model, loader, log_every=2, progress=False)
+    assert "after batch 4 of epoch 1" in str(caught.value)
+    assert len(caught.value.history) == 2                # the rows of batches 1-2 and 3-4
+    assert all(bool(torch.isfinite(value).all()) for value in model.state_dict().values())
 
 
 def test_train_model_without_parameters_is_an_error():

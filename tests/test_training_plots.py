@@ -55,9 +55,9 @@ def test_plot_history_compares_named_runs():
     "histories, message",
     [
         (make_history().drop(columns="examples"), r"lacks the column\(s\) \['examples'\]"),
-        (make_history().iloc[0:0], "is empty"),
+        (make_history().iloc[0:0], "at least one row"),
         ({}, "empty dict"),
-        (make_history().query("epoch == 2"), "no rows for epoch 1"),
+        (make_history().query("epoch == 2"), "rows for epoch 1"),
     ],
 )
 def test_plot_history_errors(histories, message):

@@ -121,7 +121,7 @@ def test_choosing_another_image_redraws(kernel) -> None:
 @pytest.mark.parametrize("arguments, error, words", [
     ({"image": np.zeros((8, 8)), "kernel": "blurry"}, ValueError, r"kernel must be one of the presets .* got 'blurry'"),
     ({"image": np.zeros((8, 8)), "kernel": np.ones((2, 2))}, ValueError, "3×3"),
-    ({"image": np.zeros((8, 8, 3))}, ValueError, "convert it to grey"),
+    ({"image": np.zeros((8, 8, 3))}, ValueError, "Make it grey first"),
     ({"image": {}}, ValueError, "empty dict"),
     ({"image": np.zeros((8, 8)), "title": 5}, TypeError, "KernelExplorer: title must be a string or None, got 5"),
 ])
@@ -245,7 +245,7 @@ def test_activation_browser_checks_its_arguments() -> None:
         widgets.ActivationBrowser("model", data, show=False)
     with pytest.raises(TypeError, match="lacks images, labels, classes, mean, std"):
         widgets.ActivationBrowser(conv, [1, 2, 3], show=False)
-    with pytest.raises(ValueError, match="no nn.Conv2d layer"):
+    with pytest.raises(ValueError, match="at least one nn.Conv2d layer"):
         widgets.ActivationBrowser(nn.Sequential(nn.Flatten()), data, show=False)
     with pytest.raises(ValueError, match=r"layers must be names of the model's layers .* got \['conv9'\], which are not"):
         widgets.ActivationBrowser(conv, data, layers=["conv9"], show=False)

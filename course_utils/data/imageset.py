@@ -18,7 +18,7 @@ Example::
 """
 from __future__ import annotations
 
-import operator
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
@@ -26,6 +26,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 import torch
+
+from .. import checks
 
 __all__ = ["ImageSet", "normalize", "denormalize", "normalization_constants", "apply_normalization"]
 
@@ -71,27 +73,22 @@ class ImageSet:
     files: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
-        for what in ("images", "labels"):
-            value = getattr(self, what)
-            if not isinstance(value, torch.Tensor):
-                hint = " (from NumPy: torch.from_numpy(array))" if isinstance(value, np.ndarray) else ""
-                raise TypeError(f"ImageSet's {what} must be a torch tensor{hint}, got {type(value).__name__}.")
-        if self.images.dtype != torch.uint8 or self.images.dim() != 4:
-            raise ValueError(f"images must be a uint8 tensor N×C×H×W, got {self.images.dtype} "
-                             f"{tuple(self.images.shape)}.")
-        if self.labels.dim() != 1 or len(self.labels) != len(self.images):
-            raise ValueError(f"need one label per image: {len(self.images)} images, "
-                             f"labels of shape {tuple(self.labels.shape)}.")
-        if self.labels.is_floating_point() and not bool((self.labels == self.labels.round()).all()):
-            raise ValueError("labels must be whole class numbers 0, 1, 2, ...; these have fractions.")
+        checks.arguments("ImageSet", images=(self.images, pixels), labels=(self.labels, label_tensor),
+                         classes=(self.classes, checks.class_names))
+        if len(self.labels) != len(self.images):
+            raise checks.refusal(ValueError, "ImageSet", "labels", f"one label per image ({len(self.images):,})",
+                                 f"{len(self.labels):,} labels")
         self.labels = self.labels.long()
-        self.classes = tuple(self.classes)
+        self.classes = tuple(str(name) for name in self.classes)
         if len(self.labels) and (int(self.labels.min()) < 0 or int(self.labels.max()) >= len(self.classes)):
-            raise ValueError(f"labels must lie in 0..{len(self.classes) - 1} (one class name per label); "
-                             f"found {int(self.labels.min())}..{int(self.labels.max())} with "
-                             f"{len(self.classes)} class names.")
-        self.mean = tuple(float(m) for m in self.mean)
-        self.std = tuple(float(s) for s in self.std)
+            raise checks.refusal(ValueError, "ImageSet", "labels",
+                                 f"class numbers that lie in 0..{len(self.classes) - 1} (one class name per label)",
+                                 f"labels {int(self.labels.min())}..{int(self.labels.max())} with "
+                                 f"{len(self.classes)} class names {list(self.classes)[:5]}",
+                                 "Give one class name for every label, or keep only the classes you have.")
+        channels = self.images.shape[1]
+        self.mean = tuple(_channel_values(self.mean, "mean", channels, "ImageSet"))
+        self.std = tuple(_channel_values(self.std, "std", channels, "ImageSet"))
         self.source = Path(self.source) if self.source is not None else None
         self.files = tuple(Path(f) for f in self.files)
 
@@ -99,12 +96,12 @@ class ImageSet:
         return len(self.labels)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        """The ``index``-th image (uint8 C×H×W) and its label (an int)."""
-        try:
-            i = operator.index(index)
-        except TypeError:
-            raise TypeError(f"Index an ImageSet with one whole number; for several images use "
-                            f".subset(indices), got {type(index).__name__}.") from None
+        """The ``index``-th image (uint8 C×H×W) and its label (an int); ``data[-1]`` is the last."""
+        checks.Rule(f"one image number from {-len(self)} to {len(self) - 1} ({len(self):,} images)",
+                    checks._is_whole, lambda i: -len(self) <= i < len(self), role="number",
+                    fix="For several images use data.subset(positions), e.g. data.subset(range(0, 8)).")(
+            index, "index", "ImageSet[...]")
+        i = int(index)
         return self.images[i], int(self.labels[i])
 
     @property
@@ -141,34 +138,40 @@ class ImageSet:
         index = self._as_index(indices)
         if index.dtype == torch.bool:
             if index.dim() != 1 or len(index) != len(self):
-                raise ValueError(f"A boolean mask needs one True/False per image: {self.title} has "
-                                 f"{len(self):,} images, the mask has shape {tuple(index.shape)}.")
+                raise checks.refusal(ValueError, "subset", "indices",
+                                     f"a boolean mask with one True/False per image: {self.title} has {len(self):,} "
+                                     "images", f"a mask of shape {tuple(index.shape)}",
+                                     "Make the mask from this data set, e.g. data.labels == 3.")
             index = index.nonzero().flatten()   # the positions where the mask is True
         index = index.to(torch.long).reshape(-1)
         if len(index) and (int(index.min()) < -len(self) or int(index.max()) >= len(self)):
-            raise IndexError(f"subset got positions from {int(index.min())} to {int(index.max())}, but "
-                             f"{self.title} has {len(self):,} images (positions 0..{len(self) - 1}).")
+            raise IndexError(f"subset: indices must be positions 0..{len(self) - 1} ({self.title} has "
+                             f"{len(self):,} images), got positions from {int(index.min())} to {int(index.max())}.")
         return replace(self, images=self.images[index], labels=self.labels[index])
 
     def _as_index(self, indices: object) -> torch.Tensor:
         """``subset``'s argument as a tensor of positions or a boolean mask, with clear errors."""
+        expects = "a list, range, NumPy array or tensor of positions, or a boolean mask such as data.labels == 3"
         if isinstance(indices, slice):
-            raise TypeError("subset takes positions or a mask, not a slice; for data[a:b] write "
-                            "data.subset(range(a, b)).")
+            raise checks.refusal(TypeError, "subset", "indices", expects, "a slice (not a slice: positions)",
+                                 "For data[a:b] write data.subset(range(a, b)).")
         if isinstance(indices, (int, np.integer)) and not isinstance(indices, bool):
-            raise TypeError(f"subset takes several positions; for one image use data[{indices}], or "
-                            f"data.subset([{indices}]) for an ImageSet of one image.")
+            raise checks.refusal(TypeError, "subset", "indices", expects, f"one number {indices}",
+                                 f"subset takes several positions: for one image use data[{indices}], or "
+                                 f"data.subset([{indices}]) for an ImageSet of one image.")
         if isinstance(indices, torch.Tensor):
             index = indices.detach().cpu()      # .cpu(): a mask or indices on the GPU work too
         elif isinstance(indices, (np.ndarray, range, list, tuple)):
             index = torch.as_tensor(np.asarray(list(indices) if isinstance(indices, range) else indices))
         else:
-            raise TypeError(f"subset takes a list, range, NumPy array or tensor of positions, or a boolean mask "
-                            f"such as data.labels == 3; got {type(indices).__name__}.")
+            raise checks.refusal(TypeError, "subset", "indices", expects, checks.describe(indices),
+                                 f"subset takes a list, range, array or tensor, not {_a_type(indices)}.")
         if index.is_floating_point() and index.numel() > 0:
-            raise TypeError(f"subset takes whole-number positions, got floats such as {index.reshape(-1)[0].item()}.")
+            raise checks.refusal(TypeError, "subset", "indices", "whole-number positions (or a boolean mask)",
+                                 f"floats such as {index.reshape(-1)[0].item()}", "Round them, or .long() them.")
         if index.dtype != torch.bool and index.dim() > 1:
-            raise ValueError(f"subset takes a flat list of positions, got shape {tuple(index.shape)}.")
+            raise checks.refusal(ValueError, "subset", "indices", "a flat list of positions",
+                                 f"positions of shape {tuple(index.shape)}", "Flatten them first: .reshape(-1).")
         return index
 
     def keep_classes(self, names: Sequence[str]) -> ImageSet:
@@ -184,13 +187,15 @@ class ImageSet:
             train24, test24 = train.keep_classes(letters), test.keep_classes(letters)
             print(len(train24.classes))    # 24: new label k is the letter train24.classes[k]
         """
-        if isinstance(names, str):
-            raise TypeError(f"keep_classes takes a list of class names, e.g. ['A', 'B'], not one string {names!r}.")
+        checks.class_names(names, "names", "keep_classes")
         names = [str(name) for name in names]
         unknown = [name for name in names if name not in self.classes]
         if unknown or not names or len(set(names)) != len(names):
-            problem = f"unknown class names {unknown}" if unknown else "no names, or a name twice"
-            raise ValueError(f"keep_classes got {problem}; the classes of {self.title} are {list(self.classes)}.")
+            problem = (f"unknown class names {unknown}" if unknown else "no names" if not names else
+                       f"a name twice ({sorted({n for n in names if names.count(n) > 1})})")
+            raise checks.refusal(ValueError, "keep_classes", "names",
+                                 f"names of classes of {self.title}, each once", f"{checks.describe(names)}: {problem}",
+                                 f"Its classes are {list(self.classes)}.")
         new_label = torch.full((len(self.classes),), -1, dtype=torch.long)
         for k, name in enumerate(names):
             new_label[self.classes.index(name)] = k
@@ -207,47 +212,65 @@ class ImageSet:
 # Normalisation
 # ---------------------------------------------------------------------------
 
+def _a_type(value: object) -> str:
+    name = type(value).__name__
+    return ("an " if name[:1].lower() in "aeiou" else "a ") + name
+
+
+#: An ImageSet's images: a uint8 tensor N×C×H×W (a NumPy array is a known mistake: ``course_utils.mistakes``).
+pixels = checks.Rule("a torch tensor of uint8 pixels, N×C×H×W", lambda v: isinstance(v, torch.Tensor),
+                     lambda v: v.dtype == torch.uint8 and v.dim() == 4, role="pixels")
+#: An ImageSet's labels: one whole class number per image.
+label_tensor = checks.Rule("a torch tensor of whole class numbers 0, 1, 2, ..., one per image",
+                           lambda v: isinstance(v, torch.Tensor),
+                           lambda v: v.dim() == 1 and v.dtype != torch.bool and (
+                               not v.is_floating_point() or bool((v == v.round()).all())), role="pixels")
+#: What normalize and denormalize take: images as a tensor or NumPy array.
+image_tensor = checks.Rule("a tensor (or NumPy array) of images shaped N×C×H×W or C×H×W",
+                           lambda v: isinstance(v, (torch.Tensor, np.ndarray)), role="images to normalize")
+
+
 def _image_tensor(images: object, function: str) -> torch.Tensor:
-    """``images`` (a tensor or NumPy array) as a tensor, or a TypeError that says what to pass instead."""
-    if isinstance(images, torch.Tensor):
-        return images
-    if isinstance(images, np.ndarray):
-        return torch.from_numpy(images)
-    if isinstance(images, ImageSet):
-        hint = (" For an ImageSet use data.normalized(), or normalize(data.images, data.mean, data.std)."
-                if function == "normalize" else " Pass its images: data.images.")
-    elif isinstance(images, (tuple, list)) and len(images) == 2 and all(hasattr(part, "shape") for part in images):
-        hint = " For a batch from a loader use X, y = batch, then pass X."
-    else:
-        hint = ""
-    raise TypeError(f"{function} takes images as a tensor (or NumPy array) shaped N×C×H×W or C×H×W, "
-                    f"got {type(images).__name__}.{hint}")
+    """``images`` (a tensor or NumPy array) as a tensor, or the one message saying what to pass instead."""
+    image_tensor(images, "images", function)
+    return images if isinstance(images, torch.Tensor) else torch.from_numpy(images)
 
 
-def _channel_values(values: object, what: str) -> list[float]:
-    """``mean``/``std``: one real number per channel, e.g. (0.5,) or the data set's own ``train.mean``."""
-    if isinstance(values, torch.Tensor):
-        values = values.detach().cpu().reshape(-1).tolist()
-    elif isinstance(values, np.ndarray):
-        values = values.reshape(-1).tolist()
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-        raise TypeError(f"{what} must hold one number per channel, e.g. (0.5,) for grey or the data set's own "
-                        f"{what} (train.{what}) for colour images; got {values!r:.60}.")
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        raise TypeError(f"{what} must hold numbers, one per channel, got {values!r:.60}.")
-    if what == "std" and not all(0 < v < float("inf") for v in values):
-        raise ValueError(f"std must be positive (it is divided by), got {tuple(values)}.")
-    return [float(v) for v in values]
+def _channel_values(values: object, what: str, channels: int | None = None, function: str = "normalize") -> list[float]:
+    """``mean``/``std``: one real number per channel, e.g. (0.5,) or the data set's own ``train.mean``.
+
+    NumPy scalars and arrays and tensors are fine; the numbers must be finite, a
+    ``std`` positive, and (when ``channels`` is given) one per channel.
+    """
+    expects = (f"one number per channel, e.g. (0.5,) for grey or the data set's own {what} (train.{what}) for "
+               f"colour images")
+    if isinstance(values, (str, bytes)) or not (isinstance(values, (torch.Tensor, np.ndarray, Sequence))):
+        raise checks.refusal(TypeError, function, what, f"a list that holds {expects}", checks.describe(values),
+                             f"For one grey channel write ({values!r:.20},) with a comma." if isinstance(
+                                 values, (int, float)) else "")
+    try:
+        array = checks.numbers_of(values, what, function)
+    except TypeError:
+        raise checks.refusal(TypeError, function, what, f"numbers: {expects}", checks.describe(values)) from None
+    array = array.reshape(-1).astype(float)
+    if not np.isfinite(array).all() or (what == "std" and not (array > 0).all()):
+        raise checks.refusal(ValueError, function, what, "finite numbers" + (
+            ", each positive (std must be positive: it is divided by)" if what == "std" else ""),
+            repr(tuple(array.tolist())))
+    if channels is not None and len(array) != channels:
+        raise checks.refusal(ValueError, function, what, f"{expects}: {channels} number(s)",
+                             f"{tuple(array.tolist())}: {what} has {len(array)} values but the images have "
+                             f"{channels} channel(s)")
+    return [float(v) for v in array]
 
 
-def _channel_shape(x: torch.Tensor, values: Sequence[float], what: str) -> torch.Tensor:
+def _channel_shape(x: torch.Tensor, values: Sequence[float], what: str, function: str = "normalize") -> torch.Tensor:
     """``values`` (one per channel) as a tensor that broadcasts over C x H x W."""
-    values = _channel_values(values, what)
     if x.dim() not in (3, 4):
-        raise ValueError(f"expected images shaped C×H×W or N×C×H×W, got shape {tuple(x.shape)}.")
+        raise checks.refusal(ValueError, function, "images", "images shaped C×H×W or N×C×H×W",
+                             f"shape {tuple(x.shape)}")
     channels = x.shape[-3]
-    if len(values) != channels:
-        raise ValueError(f"{what} has {len(values)} values but the images have {channels} channel(s).")
+    values = _channel_values(values, what, channels, function)
     return torch.tensor(values, dtype=torch.float32, device=x.device).view(channels, 1, 1)
 
 
@@ -258,12 +281,14 @@ def _check_unit_range(images: torch.Tensor) -> None:
     low, high = float(images.min()), float(images.max())
     if low >= -1e-3 and high <= 1 + 1e-3:
         return
-    if low < -1e-3:
-        hint = "negative values: are they normalized already? Normalize only once (TensorLoader's batches are)."
+    if math.isnan(low) or math.isnan(high):
+        fix = "Some pixels are NaN: find where they come from (a division by zero?) before normalizing."
+    elif low < -1e-3:
+        fix = "Negative values: are they normalized already? Normalize only once (TensorLoader's batches are)."
     else:
-        hint = "pixels 0-255 stored as floats? Pass the uint8 images, or divide by 255 first."
-    raise ValueError(f"normalize takes uint8 pixels (0-255) or float pixels in [0, 1]; these floats range from "
-                     f"{low:.3g} to {high:.3g}: {hint}")
+        fix = "Pixels 0-255 stored as floats? Pass the uint8 images, or divide by 255 first."
+    raise checks.refusal(ValueError, "normalize", "images", "uint8 pixels (0-255) or float pixels in [0, 1]",
+                         f"floats from {low:.3g} to {high:.3g}", fix)
 
 
 def normalize(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
@@ -299,8 +324,9 @@ def normalization_constants(
     the device of ``images``.
     """
     if images.dtype != torch.uint8 and not images.is_floating_point():
-        raise TypeError(f"normalize takes uint8 pixels (0-255) or float pixels in [0, 1], got {images.dtype}. "
-                        f"Whole numbers 0-255 in another type? Convert them first: images.to(torch.uint8).")
+        raise checks.refusal(TypeError, "normalize", "images", "uint8 pixels (0-255) or float pixels in [0, 1]",
+                             f"{images.dtype}", "Whole numbers 0-255 in another type? Convert them first: "
+                             "images.to(torch.uint8).")
     mean_t, std_t = _channel_shape(images, mean, "mean"), _channel_shape(images, std, "std")
     if images.is_floating_point():
         _check_unit_range(images)
@@ -329,7 +355,9 @@ def denormalize(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) ->
     """
     x = _image_tensor(x, "denormalize")
     if not x.is_floating_point():
-        raise ValueError(f"denormalize undoes normalize, so it takes the float images that normalize made; "
-                         f"these are {x.dtype} (raw pixels), which need no undoing: show them as they are.")
+        raise checks.refusal(ValueError, "denormalize", "x", "the float images that normalize made (denormalize "
+                             "undoes normalize)", f"{x.dtype} pixels (raw pixels)",
+                             "They need no undoing: show them as they are.")
     x = x.float()
-    return (x * _channel_shape(x, std, "std") + _channel_shape(x, mean, "mean")).clamp(0.0, 1.0)
+    return (x * _channel_shape(x, std, "std", "denormalize")
+            + _channel_shape(x, mean, "mean", "denormalize")).clamp(0.0, 1.0)

@@ -32,7 +32,8 @@ from .arrays import (SYNTHETIC_MARKER, READ_ONLY_ERRORS, own_folder, read_cache,
                      write_statistics)
 from .fetch import dataset_folder, find_local_files
 from .imageset import ImageSet
-from .registry import DatasetInfo, check_split, dataset_info
+from .. import checks
+from .registry import DATASETS, DatasetInfo, dataset_info, dataset_name, find_dataset, split_rule
 
 __all__ = ["load_dataset", "load_arrays", "train_statistics", "balanced_subset_indices"]
 
@@ -79,9 +80,6 @@ def load_dataset(
     _check_load_arguments(name, split, download, fast, info)
     if info is None:
         info = dataset_info(name)
-    elif info.name != name:
-        raise ValueError(f"load_dataset({name!r}, info=...) was given the entry of {info.name!r}; "
-                         f"pass the same name.")
     root = data_dir(root)
     fast = fast_mode() if fast is None else bool(fast)
 
@@ -106,20 +104,18 @@ def load_dataset(
 
 def _check_load_arguments(name: object, split: object, download: object, fast: object, info: object) -> None:
     """load_dataset's argument checks, before anything is read or downloaded."""
-    if not isinstance(name, str):
-        hint = " (It is already loaded: use it as it is.)" if isinstance(name, ImageSet) else ""
-        raise TypeError(f"load_dataset's name must be a data set's name such as \"cifar10\", got "
-                        f"{type(name).__name__} {name!r:.60}.{hint}")
+    dataset_name(name, "name", "load_dataset")
     if info is None:
-        dataset_info(name)   # an unknown name: a ValueError naming the known ones
-    check_split(split)
-    if not isinstance(download, bool):
-        raise TypeError(f"download must be True or False, got {download!r}.")
-    if fast is not None and not isinstance(fast, bool):
-        raise TypeError(f"fast must be True, False or None (None: follow COURSE_FAST), got {fast!r}.")
-    if info is not None and not isinstance(info, DatasetInfo):
-        raise TypeError(f"info must be a DatasetInfo (e.g. dataclasses.replace(cu.dataset_info(\"cifar10\"), "
-                        f"files=...)), got {type(info).__name__}.")
+        find_dataset(name, "load_dataset")   # an unknown name: the known ones and the closest match
+    checks.arguments(
+        "load_dataset", split=(split, split_rule.given(data_sets=tuple(DATASETS))),
+        download=(download, checks.flag), fast=(fast, checks.maybe_flag),
+        info=(info, checks.optional(checks.instance_of(
+            DatasetInfo, 'a DatasetInfo (e.g. dataclasses.replace(cu.dataset_info("cifar10"), files=...))'))))
+    if info is not None and info.name != name:
+        raise checks.refusal(ValueError, "load_dataset", "info", f"the registry entry of {name!r}",
+                             f"the entry of {info.name!r}", "Give load_dataset and info= the same data set: "
+                             "pass the same name.")
 
 
 def load_arrays(info: DatasetInfo, split: str, root: Path,

@@ -42,6 +42,7 @@ from typing import Callable
 
 import numpy as np
 
+from .. import checks
 from .arrays import DataFormatError, _fail, read_cifar10, read_fashion_mnist, read_sign_language
 
 SPLITS = ("train", "test")
@@ -182,20 +183,13 @@ class DatasetInfo:
             raise _fail(error.path, error.problem, advice) from error.__cause__
 
 
-def check_split(split: str) -> None:
-    """Raise a clear TypeError/ValueError unless ``split`` is "train" or "test"."""
-    if not isinstance(split, str):
-        raise TypeError(f"split must be 'train' or 'test', got {type(split).__name__} {split!r:.60}.")
-    if split not in SPLITS:
-        hint = ""
-        if split.strip().lower() in {"val", "valid", "validation", "dev"}:
-            hint = (" A validation set is held out of the training split: use "
-                    "cu.make_loaders(name, validation=5_000) or cu.validation_split(train, 5_000).")
-        elif split.strip().lower() in SPLITS:
-            hint = f" (lower case, without spaces: {split.strip().lower()!r})"
-        elif split.strip().lower().replace("-", "_") in DATASETS:
-            hint = " That is a data set's name: load_dataset takes the name first, then the split."
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}.{hint}")
+#: ``split=``: "train" or "test" (a validation split, capitals, a data set's name: known mistakes).
+split_rule = checks.Rule("'train' or 'test'", lambda v: isinstance(v, str), lambda v: v in SPLITS, role="split")
+
+
+def check_split(split: str, function: str = "load_dataset") -> None:
+    """Raise the one message (TypeError/ValueError) unless ``split`` is "train" or "test"."""
+    split_rule.given(data_sets=tuple(DATASETS))(split, "split", function)
 
 
 # ---------------------------------------------------------------------------
@@ -352,6 +346,10 @@ DATASETS: dict[str, DatasetInfo] = {
 }
 
 
+#: A data set's name: a string such as "cifar10" (an ImageSet, a split, a near miss: see ``find_dataset``).
+dataset_name = checks.Rule('the name of a data set such as "cifar10"', lambda v: isinstance(v, str), role="data set name")
+
+
 def dataset_info(name: str) -> DatasetInfo:
     """Look up a data set by its short name.
 
@@ -364,15 +362,20 @@ def dataset_info(name: str) -> DatasetInfo:
         >>> dataset_info("fashion_mnist").title
         'Fashion-MNIST'
     """
-    if not isinstance(name, str):
-        raise TypeError(f"A data set's name is a string such as \"cifar10\", got {type(name).__name__} {name!r:.60}.")
+    return find_dataset(name, "dataset_info")
+
+
+def find_dataset(name: str, function: str, argument: str = "name") -> DatasetInfo:
+    """``dataset_info``, with the refusal naming the helper and the argument the caller was given."""
+    dataset_name(name, argument, function)
     squeezed = {key.replace("_", ""): key for key in DATASETS}
     key = "".join(name.lower().split()).replace("-", "").replace("_", "")
-    if key not in squeezed:
-        known = ", ".join(repr(k) for k in DATASETS)
-        close = difflib.get_close_matches(key, list(squeezed), n=1, cutoff=0.7)
-        hint = f" Did you mean {squeezed[close[0]]!r}?" if close else ""
-        if key in SPLITS:
-            hint = " That is a split: the data set's name comes first, e.g. load_dataset(\"cifar10\", \"train\")."
-        raise ValueError(f"Unknown data set {name!r}.{hint} Known data sets: {known}.")
-    return DATASETS[squeezed[key]]
+    if key in squeezed:
+        return DATASETS[squeezed[key]]
+    known = ", ".join(repr(k) for k in DATASETS)
+    close = difflib.get_close_matches(key, list(squeezed), n=1, cutoff=0.7)
+    fix = f"Did you mean {squeezed[close[0]]!r}?" if close else ""
+    if key in SPLITS:
+        fix = "That is a split: the data set's name comes first, e.g. load_dataset(\"cifar10\", \"train\")."
+    raise checks.refusal(ValueError, function, argument, f"one of the course's data sets ({known})",
+                         f"{name!r}, an unknown data set", fix)

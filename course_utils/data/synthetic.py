@@ -29,10 +29,13 @@ from __future__ import annotations
 
 import argparse
 import secrets
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from .. import checks
+from ..config import folder_rule
 from .arrays import SIGN_ABSENT_LABELS, SIGN_COLUMNS, SYNTHETIC_MARKER
 
 #: Labels 0..24 without 9 (J and Z need motion, so the real data set has no images of them).
@@ -152,8 +155,9 @@ def write_synthetic_sign_language(
         train_csv, test_csv = write_synthetic_sign_language("/tmp/sign", n_train=5, n_test=2)
         print(train_csv)   # /tmp/sign/sign_mnist_train.csv  (120 rows: 5 per letter)
     """
-    if n_train < 1 or n_test < 1:
-        raise ValueError(f"n_train and n_test are rows per letter and must be at least 1, got {n_train}, {n_test}.")
+    rows = replace(checks.positive_int, expects="a number of rows per letter, a whole number of at least 1")
+    checks.arguments("write_synthetic_sign_language", folder=(folder, folder_rule), n_train=(n_train, rows),
+                     n_test=(n_test, rows), seed=(seed, checks.seed))
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     marker = folder / SYNTHETIC_MARKER
