@@ -269,8 +269,11 @@ def test_parse_args_turns_flags_into_options():
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"epochs": 0}, "epochs"), ({"batch_size": 2.5}, "batch_size"), ({"target": 1.5}, "target"),
-    ({"lr": 0.0}, "lr"), ({"threads": 0}, "threads"), ({"device": "tpu"}, "device"),
+    ({"epochs": 0}, "--epochs must be a whole number of at least 1, got 0"),
+    ({"batch_size": 2.5}, "--batch-size must be a whole number of at least 1, got 2.5"),
+    ({"target": 1.5}, "--target must be a test accuracy in percent.*got 150"),
+    ({"lr": 0.0}, "--lr"), ({"threads": 0}, "--threads"), ({"lr": float("inf")}, "--lr.*got inf"),
+    ({"device": "tpu"}, "device"),
 ])
 def test_check_options_names_the_wrong_option(tiny_root, tmp_path, changes, message):
     with pytest.raises(ValueError, match=message):

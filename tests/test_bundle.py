@@ -153,4 +153,6 @@ def test_help_names_every_command():
 def test_pack_checks_the_bundle_name_before_verifying(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(bundle, "verify", lambda *args, **kwargs: pytest.fail("verified before checking the name"))
     assert bundle.main(["pack", str(tmp_path), str(tmp_path / "class.rar")]) == 2
-    assert "must end in .tar, .tar.gz, .tgz, .zip; got 'class.rar'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("python -m course_utils.data pack: FILE must be a new archive file ending in .tar")
+    assert "got 'class.rar'. Add .tar" in err

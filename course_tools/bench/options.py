@@ -8,6 +8,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,35 +112,68 @@ def parse_args(argv: list[str] | None = None) -> BenchOptions:
                         load_repeats=args.load_repeats)
 
 
-def _positive(value, name: str, flag: str) -> None:
-    checks.positive_int(value, f"{name} ({flag})", "python -m course_tools.bench")
+PROGRAM = "python -m course_tools.bench"
+
+
+def _writable_file(path: Path, flag: str) -> None:
+    """``path`` must be a file that can be written: not a folder, in a folder that exists and takes new files.
+
+    Checked by writing (and removing) a small file beside it, which is what counts (a read-only
+    folder refuses it even to root where ``os.access`` would say yes).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise checks.refusal(ValueError, PROGRAM, flag, "a file name such as bench-results.json",
+                             f"{str(path)!r}, which is a folder", f"Write into it: {flag} {path / 'bench-results.json'}.")
+    parent = path.resolve().parent
+    if not parent.is_dir():
+        raise checks.refusal(ValueError, PROGRAM, flag, "a file in a folder that exists",
+                             f"{str(path)!r} (the folder {parent} does not exist)", "Create the folder or pick another path.")
+    probe = parent / f".{path.name}.{os.getpid()}.probe"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise checks.refusal(ValueError, PROGRAM, flag, "a file in a folder you can write to",
+                             f"{str(path)!r} ({error.strerror or error} in {parent})",
+                             "Pick a folder of your own, e.g. --json ~/bench-results.json.") from None
 
 
 def check_options(options: BenchOptions) -> torch.device:
-    """Check every option before any data is read or anything is trained; return the device to use."""
-    for name, flag in (("epochs", "--epochs"), ("batch_size", "--batch-size"), ("quick_batches", "--quick-batches"),
-                       ("quick_original_batches", "--quick-original-batches"),
-                       ("warmup_batches", "--warmup-batches"), ("load_repeats", "--load-repeats"),
-                       ("matmul_size", "matmul_size"), ("matmul_repeats", "matmul_repeats")):
-        _positive(getattr(options, name), name, flag)
-    if options.threads is not None:
-        _positive(options.threads, "threads", "--threads")
-    if not 0 < options.target <= 1:
-        raise ValueError(f"target must be a test accuracy between 0 and 100 percent (--target), "
-                         f"got {options.target * 100:g}.")
-    if not options.lr > 0:
-        raise ValueError(f"lr must be a positive learning rate (--lr), got {options.lr!r}.")
+    """Check every option before any data is read or anything is trained; return the device to use.
+
+    A wrong option is a ``ValueError`` in the one message format, naming the flag as typed:
+    ``python -m course_tools.bench: --lr must be a positive number such as 1e-3 (the learning rate), got inf.``
+    """
+    try:
+        checks.arguments(
+            PROGRAM, **{"--epochs": (options.epochs, checks.positive_int),
+                        "--batch-size": (options.batch_size, checks.positive_int),
+                        "--quick-batches": (options.quick_batches, checks.positive_int),
+                        "--quick-original-batches": (options.quick_original_batches, checks.positive_int),
+                        "--warmup-batches": (options.warmup_batches, checks.positive_int),
+                        "--load-repeats": (options.load_repeats, checks.positive_int),
+                        "matmul_size": (options.matmul_size, checks.positive_int),
+                        "matmul_repeats": (options.matmul_repeats, checks.positive_int),
+                        "--threads": (1 if options.threads is None else options.threads, checks.positive_int),
+                        "--lr": (options.lr, checks.learning_rate),
+                        "--seed": (options.seed, checks.seed)})
+    except TypeError as error:
+        raise ValueError(str(error)) from None
+    if not (isinstance(options.target, (int, float)) and 0 < options.target <= 1):
+        raise checks.refusal(ValueError, PROGRAM, "--target", "a test accuracy in percent, above 0 and at most 100",
+                             f"{options.target * 100:g}", "For 55 % write --target 55.")
     if fast_mode():
         raise ValueError("COURSE_FAST is set: fast mode shrinks the data and caps the epochs, so the benchmark "
                          "would not measure the real thing. Unset it (env -u COURSE_FAST ...).")
+    if options.data_dir is not None and Path(options.data_dir).exists() and not Path(options.data_dir).is_dir():
+        raise checks.refusal(ValueError, PROGRAM, "--data-dir", "the folder that holds cifar-10-batches-py",
+                             f"{str(options.data_dir)!r}, which is a file")
     missing = [name for name in CIFAR_FILES if not (options.raw_folder / name).is_file()]
     if missing:
         raise ValueError(f"data_dir: {options.raw_folder} lacks {', '.join(missing)}. Pass --data-dir, the folder "
                          f"that holds cifar-10-batches-py (see data/README.md).")
-    parent = Path(options.json).resolve().parent
-    if not parent.is_dir():
-        raise ValueError(f"json: the folder {parent} of --json {options.json} does not exist; create it or pick "
-                         f"another path.")
+    _writable_file(options.json, "--json")
     if options.nbval and not any((repository_root() / "notebooks").glob("[0-9][0-9]-*.ipynb")):
         raise ValueError(f"nbval: no lecture notebooks in {repository_root() / 'notebooks'}; --nbval needs a "
                          f"checkout of the course repository.")

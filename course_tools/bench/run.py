@@ -30,7 +30,7 @@ import course_utils as cu
 from course_tools.bench import course, machine, original, results
 from course_tools.bench.model import LectureConvNet, count_flops
 from course_tools.bench.nbval import run_nbval
-from course_tools.bench.options import BenchOptions, check_options, parse_args, repository_root
+from course_tools.bench.options import PROGRAM, BenchOptions, check_options, parse_args, repository_root
 from course_tools.bench.report import format_report
 
 
@@ -130,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_options(options)
     except ValueError as error:
-        print(f"python -m course_tools.bench: {error}", file=sys.stderr)
+        text = str(error)
+        print(text if text.startswith(PROGRAM) else f"{PROGRAM}: {text}", file=sys.stderr)
         return 2
     result = run_benchmark(options, " ".join(["python -m course_tools.bench", *argv]))
     print(format_report(result))

@@ -24,6 +24,7 @@ import time
 import zipfile
 from pathlib import Path
 
+from .. import checks
 from ..config import MIRRORS_ENV, data_dir, user_mirrors
 from . import registry
 from .arrays import DataFormatError
@@ -39,11 +40,72 @@ README = "BUNDLE.txt"
 PACK_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
 
 
-def _chosen(names: list[str], everything: bool) -> list[DatasetInfo]:
+#: How the command line names itself in its messages.
+PROGRAM = "python -m course_utils.data"
+
+
+def _chosen(names: list[str], everything: bool, command: str = "") -> list[DatasetInfo]:
     """The data sets named (any spelling ``dataset_info`` accepts), or all of them."""
     if everything or not names:
         return list(registry.DATASETS.values())
-    return [registry.dataset_info(name) for name in names]
+    return [registry.find_dataset(name, f"{PROGRAM} {command}".strip(), "NAME") for name in names]
+
+
+def _refuse(command: str, name: str, expects: str, got: str, fix: str = "") -> ValueError:
+    return checks.refusal(ValueError, f"{PROGRAM} {command}", name, expects, got, fix)
+
+
+def _can_write_into(folder: Path) -> str | None:
+    """None when a new file can be made in ``folder`` (tried for real: root may not write a read-only mount
+    either), else why not, in words."""
+    probe = folder / f".course-utils-write-test-{secrets.token_hex(4)}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+        return None
+    except OSError as error:
+        return error.strerror or str(error)
+
+
+def _check_target_folder(folder: Path, command: str) -> None:
+    """DIR of download/unpack: a folder, or a path where one can be made, that takes new files (checked first)."""
+    expects = "a data folder you can write to (it is created if needed)"
+    if folder.exists() and not folder.is_dir():
+        raise _refuse(command, "DIR", expects, f"{str(folder)!r}, which is a file",
+                      "Give a folder: the data sets go into sub-folders of it.")
+    existing = next((parent for parent in (folder, *folder.absolute().parents) if parent.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise _refuse(command, "DIR", expects, f"{str(folder)!r}, below the file {existing}")
+    problem = _can_write_into(existing) if existing is not None else "no folder of it exists"
+    if problem:
+        raise _refuse(command, "DIR", expects, f"{str(folder)!r}, where {existing} does not take new files "
+                      f"({problem})", "Give a folder of your own; a class's shared copy is prepared by whoever "
+                      "may write to it.")
+
+
+def _check_source_folder(folder: Path, command: str) -> None:
+    """DIR of verify/pack: a folder that exists."""
+    if not folder.is_dir():
+        what = "which is a file" if folder.exists() else "which does not exist"
+        raise _refuse(command, "DIR", "the data folder to read (one that holds the data sets' folders)",
+                      f"{str(folder)!r}, {what}")
+
+
+def _check_bundle_name(file: Path) -> None:
+    """FILE of pack: a new archive name (.tar, .tar.gz, .tgz, .zip) in a folder that takes new files."""
+    expects = f"a new archive file ending in {', '.join(PACK_SUFFIXES)} in a folder you can write to"
+    if file.is_dir():
+        raise _refuse("pack", "FILE", expects, f"{str(file)!r}, which is a folder",
+                      f"Name the archive: {file / 'course-data.tar'}.")
+    if not file.name.endswith(PACK_SUFFIXES):
+        raise _refuse("pack", "FILE", expects, f"{file.name!r}", "Add .tar (or .tar.gz, .zip) to its name.")
+    if file.exists():
+        raise _refuse("pack", "FILE", expects, f"{str(file)!r}, which exists already",
+                      "Delete it first, or give another name: pack never replaces a file.")
+    parent = file.absolute().parent
+    problem = _can_write_into(parent) if parent.is_dir() else "it does not exist"
+    if problem:
+        raise _refuse("pack", "FILE", expects, f"{str(file)!r}, in {parent} ({problem})")
 
 
 # ---------------------------------------------------------------------------
@@ -344,31 +406,32 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; return the exit status (0: all went well)."""
+    """Run one command; return the exit status (0: all went well; 2: a wrong argument, refused before anything)."""
     args = _parser().parse_args(argv)
     try:
-        infos = _chosen(getattr(args, "names", []), getattr(args, "all", False))
+        infos = _chosen(getattr(args, "names", []), getattr(args, "all", False), args.command)
         if args.command == "sources":
             list_sources(infos)
             return 0
-        if args.command == "download":
-            return 0 if download(data_dir(args.dir), infos, keep_archives=args.keep_archives,
-                                 cache=not args.no_cache) else 1
-        if args.command == "unpack":
-            if not args.file.is_file():
-                raise FileNotFoundError(f"There is no bundle at {args.file}.")
+        if args.command in ("download", "unpack"):
+            if args.command == "unpack" and not args.file.is_file():
+                raise _refuse("unpack", "FILE", "a bundle made by pack (a .tar, .tar.gz, .tgz or .zip file)",
+                              f"{str(args.file)!r}, which " + ("is a folder" if args.file.is_dir() else "does not exist"))
+            _check_target_folder(args.dir, args.command)
+            if args.command == "download":
+                return 0 if download(data_dir(args.dir), infos, keep_archives=args.keep_archives,
+                                     cache=not args.no_cache) else 1
             return 0 if unpack(args.file, data_dir(args.dir), cache=not args.no_cache) else 1
-        if not args.dir.is_dir():
-            raise FileNotFoundError(f"{args.dir} is not a folder; give the data folder to {args.command}.")
-        if args.command == "pack" and not args.file.name.endswith(PACK_SUFFIXES):   # (before verify's minutes)
-            raise ValueError(f"The bundle's name must end in {', '.join(PACK_SUFFIXES)}; got {args.file.name!r}.")
+        _check_source_folder(args.dir, args.command)
         if args.command == "verify":
             return 0 if verify(args.dir, infos, official=args.official) else 1
+        _check_bundle_name(args.file)         # (before verify's minutes)
         if not verify(args.dir, infos):
             print("Not packed: fix what verify reports, or name only the data sets to pack.", file=sys.stderr)
             return 1
         pack(args.dir, args.file, infos)
         return 0
     except (ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        text = str(error)
+        print(text if text.startswith(PROGRAM) else f"error: {text}", file=sys.stderr)
         return 2
