@@ -33,29 +33,47 @@ from course_utils.figures import RIGHT_COLOR, WINDOW_COLORS, format_number
 # Didactic diagrams (drawn, not downloaded)
 # ---------------------------------------------------------------------------
 
-MAX_UNITS_DRAWN = 7  # bigger layers are drawn as 3 circles, "⋮", 3 circles
+SMALL_LAYER = 12      # a layer of up to 12 units is drawn whole; a bigger one as circles, "⋮", circles
+SLOT_SPACING = 0.5    # vertical distance between two drawn units
 
 
 def unit_slots(size: int) -> tuple[list[float], float | None]:
-    """Vertical positions of the circles drawn for a layer, and of its "⋮" (None if all drawn)."""
-    if size <= MAX_UNITS_DRAWN:
-        return [(size - 1) / 2 - i for i in range(size)], None
-    top = (MAX_UNITS_DRAWN - 1) / 2
-    slots = [top - i for i in range(MAX_UNITS_DRAWN)]
-    middle = MAX_UNITS_DRAWN // 2
-    return slots[:middle] + slots[middle + 1 :], slots[middle]
+    """Vertical positions of the circles drawn for a layer, and of its "⋮" (None if all are drawn).
+
+    A layer of up to 12 units is drawn whole. A bigger one gets a taller column the bigger
+    it is — 13 slots for 13 units, growing with the logarithm of its size (17 for 100
+    units, 23 for 3,072) — with "⋮" in the middle slot, so that 3072 → 100 → 10 looks wide,
+    narrower, narrowest. The column is centred on 0.
+
+    Example:
+        >>> [len(unit_slots(n)[0]) for n in (10, 100, 3072)]     # circles drawn
+        [10, 16, 22]
+    """
+    if size <= SMALL_LAYER:
+        slots = size
+    else:
+        slots = SMALL_LAYER + 1 + 2 * round(2 * np.log10(size / SMALL_LAYER))
+    top = (slots - 1) / 2 * SLOT_SPACING
+    positions = [top - i * SLOT_SPACING for i in range(slots)]
+    if size <= SMALL_LAYER:
+        return positions, None
+    middle = slots // 2
+    return positions[:middle] + positions[middle + 1:], positions[middle]
 
 
 def draw_network(
     layer_sizes: Sequence[int], labels: Sequence[str] | None = None, *, title: str | None = None
 ) -> Figure:
-    """Draw a fully connected network: one column of circles per layer, every pair joined.
+    """Draw a fully connected network: one column of units per layer, every pair of neighbours joined.
 
-    Layers with more than 7 units show 3 circles, "⋮", 3 circles; the real size is
-    written underneath. The title counts the weights and biases.
+    A bigger layer gets a taller column (up to 12 units are all drawn; a bigger layer shows
+    circles, "⋮", circles, more of them the bigger it is), and its size is written underneath.
+    Between two layers the diagram counts their connections — one weight each — and the
+    biases of the next layer, and their share of all parameters: "3,072 × 100 = 307,200
+    weights + 100 biases (99.7 % of all)". The default title adds them all up. Lecture 04 draws its MLP with it (section 3).
 
     Example:
-        fig = cu.diagrams.draw_network([784, 128, 10], ["pixels", "hidden", "classes"])
+        fig = cu.diagrams.draw_network([3072, 100, 10], ["pixels", "hidden units", "class scores"])
     """
     checks.arguments(
         "draw_network",
@@ -74,23 +92,32 @@ def draw_network(
     if len(labels) != len(sizes):
         raise ValueError(f"got {len(sizes)} layers but {len(labels)} labels; pass one label per layer")
     columns = [unit_slots(size) for size in sizes]
-    spacing = 3.0
-    fig, ax = plt.subplots(figsize=(1.9 * len(sizes) + 1.0, 5.0), layout="constrained")
+    top = max(max(slots) for slots, _ in columns)
+    spacing = 6.0
+    parameters = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+    fig, ax = plt.subplots(figsize=(2.4 * len(sizes) + 1.0, 6.4), layout="constrained")
     for i in range(len(sizes) - 1):  # edges first, so circles cover their ends
         for y_from in columns[i][0]:
             for y_to in columns[i + 1][0]:
-                ax.plot([i * spacing, (i + 1) * spacing], [y_from, y_to], color="0.75", linewidth=0.6, zorder=1)
+                ax.plot([i * spacing, (i + 1) * spacing], [y_from, y_to], color="0.78", linewidth=0.4, zorder=1)
+        weights = sizes[i] * sizes[i + 1]
+        share = (weights + sizes[i + 1]) / parameters
+        ax.text((i + 0.5) * spacing, top + 0.9,
+                f"{sizes[i]:,} × {sizes[i + 1]:,}\n= {weights:,} weights\n+ {sizes[i + 1]:,} biases\n"
+                f"({share:.1%} of all)",
+                ha="center", va="bottom", fontsize=9.5, zorder=3,
+                bbox=dict(boxstyle="round,pad=0.3", facecolor="white", edgecolor="0.6"))
     for i, ((slots, dots), size, label) in enumerate(zip(columns, sizes, labels)):
         color = WINDOW_COLORS[0] if i == 0 else (WINDOW_COLORS[2] if i == len(sizes) - 1 else WINDOW_COLORS[1])
         for y in slots:
-            ax.add_patch(Circle((i * spacing, y), 0.3, facecolor=color, edgecolor="black", zorder=2))
+            ax.add_patch(Circle((i * spacing, y), 0.19, facecolor=color, edgecolor="black", linewidth=0.7, zorder=2))
         if dots is not None:
-            ax.text(i * spacing, dots, "⋮", ha="center", va="center", fontsize=18, zorder=2)
-        ax.text(i * spacing, -(MAX_UNITS_DRAWN + 1) / 2, f"{label}\n{size:,} units", ha="center", va="top", fontsize=10)
+            ax.text(i * spacing, dots, "⋮", ha="center", va="center", fontsize=16, zorder=2)
+        ax.text(i * spacing, -top - 0.6, f"{label}\n{size:,} units", ha="center", va="top", fontsize=10)
     weights = sum(a * b for a, b in zip(sizes, sizes[1:]))
     biases = sum(sizes[1:])
-    ax.set_xlim(-1.2, (len(sizes) - 1) * spacing + 1.2)
-    ax.set_ylim(-(MAX_UNITS_DRAWN + 1) / 2 - 1.3, (MAX_UNITS_DRAWN + 1) / 2)
+    ax.set_xlim(-1.3, (len(sizes) - 1) * spacing + 1.3)
+    ax.set_ylim(-top - 1.9, top + 3.3)
     ax.set_aspect("equal")
     ax.axis("off")
     default = f"Fully connected network: {weights:,} weights + {biases:,} biases"

@@ -117,7 +117,8 @@ class KernelExplorer:
     Args:
         image: one grey image H×W (uint8 or floats), or a dict {name: grey image}
             to choose from (a second dropdown appears).
-        kernel: the starting kernel: a name from ``PRESET_KERNELS`` or 3×3 numbers.
+        kernel: the starting kernel: a name from ``PRESET_KERNELS`` or 3×3 numbers; by default
+            ``"identity"``, whose picture is the image itself, in grey.
         title: the figure's title.
         show: display the controls and the picture (in a notebook). Tests pass False.
 
@@ -132,7 +133,7 @@ class KernelExplorer:
         explorer.kernel          # the 3×3 numbers now in the boxes
     """
 
-    def __init__(self, image: Any, *, kernel: str | Sequence[Sequence[float]] | np.ndarray = "sharpen",
+    def __init__(self, image: Any, *, kernel: str | Sequence[Sequence[float]] | np.ndarray = "identity",
                  title: str | None = None, show: bool = True) -> None:
         checks.arguments("KernelExplorer", title=(title, checks.optional(checks.text)), show=(show, checks.flag))
         self.images = _grey_images(image)

@@ -216,10 +216,10 @@ def test_kernel_explorer_in_jupyterlab(lab, browser) -> None:
     dropdowns = node.find_elements(By.CSS_SELECTOR, ".widget-dropdown select")
     numbers = node.find_elements(By.CSS_SELECTOR, ".widget-text input")
     assert len(dropdowns) == 2 and len(numbers) == 9, "a kernel and an image dropdown, and 3×3 number boxes"
-    assert Select(dropdowns[0]).first_selected_option.text == "sharpen"
+    assert Select(dropdowns[0]).first_selected_option.text == "identity"
     before = pictures(node)
     assert len(before) == 1 and before[0].startswith("data:image/png"), "one picture below the controls"
-    screenshot(browser, "05-kernel-explorer-sharpen", node)
+    screenshot(browser, "05-kernel-explorer-identity", node)
 
     Select(dropdowns[0]).select_by_visible_text("box blur")
     wait_until(browser, lambda: pictures(cell_node(browser, index)) not in ([], before), 60,

@@ -35,11 +35,30 @@ def test_draw_network_circles_dots_and_counts():
     fig = draw_network([784, 5, 10], ["pixels", "hidden", "classes"])
     ax = fig.axes[0]
     circles = [p for p in ax.patches if isinstance(p, Circle)]
-    assert len(circles) == 6 + 5 + 6  # large layers: 3 circles, ⋮, 3 circles
-    assert axes_texts(ax).count("⋮") == 2
+    assert len(circles) == 20 + 5 + 10  # a big layer: 10 circles, "⋮", 10 circles; small ones whole
+    assert axes_texts(ax).count("⋮") == 1
     assert "pixels\n784 units" in axes_texts(ax)
-    assert len(ax.lines) == 6 * 5 + 5 * 6  # every drawn pair joined
+    assert len(ax.lines) == 20 * 5 + 5 * 10  # every drawn pair joined
+    # between two layers: their connections (one weight each), the next layer's biases, the share of all parameters
+    assert "784 × 5\n= 3,920 weights\n+ 5 biases\n(98.5% of all)" in axes_texts(ax)
+    assert "5 × 10\n= 50 weights\n+ 10 biases\n(1.5% of all)" in axes_texts(ax)
     assert ax.get_title() == "Fully connected network: 3,970 weights + 15 biases"
+    plt.close(fig)
+
+
+def test_draw_network_makes_a_bigger_layer_a_taller_column():
+    """Lecture 04's point: 3072 → 100 → 10 must look wide, narrower, narrowest."""
+    fig = draw_network([3072, 100, 10])
+    ax = fig.axes[0]
+    heights = {}
+    for circle in (p for p in ax.patches if isinstance(p, Circle)):
+        x, y = circle.center
+        heights.setdefault(round(x), []).append(y)
+    spans = [max(ys) - min(ys) for _, ys in sorted(heights.items())]
+    assert spans[0] > spans[1] > spans[2]
+    assert [len(ys) for _, ys in sorted(heights.items())] == [22, 16, 10]
+    assert "3,072 × 100\n= 307,200 weights\n+ 100 biases\n(99.7% of all)" in axes_texts(ax)
+    plt.close(fig)
 
 
 @pytest.mark.parametrize(

@@ -37,12 +37,14 @@ EXPLORER_SETUP = """
 def test_kernel_explorer_shows_controls_then_one_picture(kernel) -> None:
     result, messages = kernel.run(EXPLORER_SETUP + """
     result = {"preset": explorer.preset.value, "titles": [ax.get_title() for ax in explorer.figure.axes[:2]],
-              "sharpen": bool(np.allclose(drawn(), convolve2d(image, widgets.PRESET_KERNELS["sharpen"], mode="same"))),
+              "identity": bool(np.allclose(drawn(), image)),
+              "cmap": explorer.figure.axes[1].images[0].get_cmap().name,
               "controls": explorer.controls.model_id, "dropdown": explorer.preset.model_id}
     """)
-    assert result["preset"] == "sharpen"
-    assert result["titles"] == ["original", "sharpen"]
-    assert result["sharpen"], "the drawn image is not the sharpen convolution of the image"
+    assert result["preset"] == "identity", "it starts from the identity: the image itself"
+    assert result["titles"] == ["original", "identity"]
+    assert result["identity"], "the drawn image is not the image itself"
+    assert result["cmap"] == "gray", "the first picture looks like the photo, in grey, not like a heat map"
     views = widget_views(messages)
     assert [v["application/vnd.jupyter.widget-view+json"]["model_id"] for v in views] == [result["controls"]]
     assert "Kernel explorer" in views[0]["text/plain"], "a saved notebook should show a readable line, not a repr"
