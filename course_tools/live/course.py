@@ -207,7 +207,8 @@ def record_problems(solutions: dict, data_dir: Path) -> list[str]:
             problems.append(f"blank {blank['number']} (cell {blank['cell']}) has no recorded self-check; {fix}")
         elif entry.get("fingerprint") != blank["fingerprint"]:
             problems.append(f"the recorded self-check of blank {blank['number']} is stale (the lecture's code up to "
-                            f"cell {blank['cell']}, or its hint's list, changed since it was recorded); {fix}")
+                            f"cell {blank['cell']} or to its check, or what the check compares, changed since it was "
+                            f"recorded); {fix}")
     wanted = {str(blank["number"]) for blank in solutions["blanks"] if blank["check"]}
     extra = sorted(set(recorded) - wanted, key=int)
     if extra:
