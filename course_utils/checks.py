@@ -73,17 +73,25 @@ def describe(value: Any) -> str:
     return _a(type(value).__name__)
 
 
+def _safely(read: Callable[[], Any], default: Any = None) -> Any:
+    """``read()``, or ``default`` when reading fails (for the clues of a message: never a second error)."""
+    try:
+        return read()
+    except Exception:  # noqa: BLE001
+        return default
+
+
 def _clues(value: Any, function: str, name: str, context: Mapping[str, Any]) -> dict[str, Any]:
     """The ``{placeholders}`` a mistake's text may use (see ``course_utils.mistakes``)."""
     cls = value.__name__ if isinstance(value, type) else type(value).__name__
     keys = list(value)[:5] if isinstance(value, Mapping) else []
-    shape = getattr(value, "shape", None)
+    shape = _safely(lambda: getattr(value, "shape", None))   # a live notebook's placeholder refuses every use
     text = repr(value)
     return {
         "function": function, "name": name, "cls": cls, "a_cls": _a(cls),
         "keys": keys, "first_key": keys[0] if keys else "conv1",
-        "shape": tuple(shape) if shape is not None else None, "dtype": getattr(value, "dtype", None),
-        "count": len(value) if hasattr(value, "__len__") else 0,
+        "shape": tuple(shape) if shape is not None else None, "dtype": _safely(lambda: getattr(value, "dtype", None)),
+        "count": _safely(lambda: len(value) if hasattr(type(value), "__len__") else 0, 0),
         "described": describe(value), "value": text if len(text) <= 80 else text[:77] + "...",
         **context,
     }

@@ -260,12 +260,25 @@ def is_tensors(value: Any, context: Mapping) -> bool:
     return _shape(value) is not None or is_several_tensors(value, context)
 
 
+def is_an_unfilled_blanks_placeholder(value: Any, context: Mapping) -> dict | bool:
+    """What an unfilled blank of a live notebook left in place of a name (``course_utils.live.placeholders``).
+
+    The clue is the placeholder's own sentence: which blank, and how to catch up.
+    """
+    if getattr(type(value), "is_unfilled_blank_placeholder", False):
+        return {"why": value.not_made_message()}
+    return False
+
+
 # --------------------------------------------------------------------------
 # The table
 # --------------------------------------------------------------------------
 
 MISTAKES: list[Mistake] = [
     # --- the model
+    Mistake("model-unfilled-blank", "model", is_an_unfilled_blanks_placeholder,
+            got="the placeholder an unfilled blank of the live notebook left in its place",
+            fix="{why}", error=NotImplementedError),
     Mistake("model-class", "model", is_model_class,
             got="the class {cls} itself",
             fix="Create one first: model = {cls}(), then pass model."),

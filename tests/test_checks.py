@@ -22,6 +22,7 @@ import course_utils
 from course_utils import checks
 from course_utils.evaluation import Evaluation
 from course_utils.data import ImageSet
+from course_utils.live.placeholders import Unfilled
 from course_utils.mistakes import MISTAKES, recognise
 
 FORMAT = re.compile(r"^(?P<function>[\w.]+): (?P<name>\S+) must be (?P<expects>.+), got (?P<got>.+?)\.( (?P<fix>.+))?$")
@@ -59,6 +60,7 @@ def one_batch_generator():
 
 #: For every row of MISTAKES: (the mistake, the context the helper knows, a correct value, its context).
 EXAMPLES = {
+    "model-unfilled-blank": (Unfilled("model", "03-logistic-regression", 1), {}, MODEL, {}),
     "model-class": (ConvNet, {}, MODEL, {}),
     "model-state-dict": (MODEL.state_dict(), {}, MODEL, {}),
     "model-arguments-swapped": ((3, 32, 32), {}, MODEL, {}),

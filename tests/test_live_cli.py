@@ -100,16 +100,39 @@ def test_check_fails_on_each_kind_of_defect(tmp_path, capsys, change, expected):
     assert file_bytes(repo) == before
 
 
-def test_a_hand_edited_twin_is_stale(tmp_path, capsys):
+def test_a_hand_edited_twin_holds_work_and_is_never_replaced_without_being_told(tmp_path, capsys):
     repo = make_repo(tmp_path, ("03-x.ipynb", lecture()))
     assert cli(repo) == 0
     twin = repo / "notebooks" / "live" / "03-x-live.ipynb"
     nb = read(twin)
-    cell_with(nb, "define the model").source = "model = [1, 2, 3]"
+    cell_with(nb, "define the model").source = "model = [1, 2, 3]"          # typed into the blank in class
     nbformat.write(nb, twin)
+    edited = twin.read_bytes()
+    capsys.readouterr()
     assert cli(repo, "--check") == 1
-    assert "03-x-live.ipynb: is stale (first difference at cell 7: its source)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert ("03-x-live.ipynb: holds work done in it (it was edited since the tool wrote it): it is not stale, "
+            "and the tool does not replace it. To keep it, move it out of") in err
+    assert "python -m course_tools.live --replace-work (it copies the file to class-work/ first)" in err
+    assert cli(repo) == 1 and twin.read_bytes() == edited                   # the class's work is still there
+    assert not (repo / "class-work").exists()
+    assert cli(repo, "--replace-work") == 0                                 # told to: replaced, a copy kept
+    [copy] = (repo / "class-work").iterdir()
+    assert copy.name.startswith("03-x-live-") and copy.read_bytes() == edited
+    assert "the work in it was kept as" in capsys.readouterr().out
+    assert cli(repo, "--check") == 0
+
+
+def test_a_twin_nobody_touched_is_rewritten_when_its_lecture_changes(tmp_path, capsys):
+    repo = make_repo(tmp_path, ("03-x.ipynb", lecture()))
+    assert cli(repo) == 0
+    edit_lecture(repo, lambda nb: nb.cells.append(md("A new paragraph.")))
+    capsys.readouterr()
+    assert cli(repo, "--check") == 1
+    assert "03-x-live.ipynb: is stale (it has 9 cells, the lecture gives 10); run python -m course_tools.live" \
+        in capsys.readouterr().err
     assert cli(repo) == 0 and cli(repo, "--check") == 0
+    assert not (repo / "class-work").exists()
 
 
 def test_cells_meant_to_raise_are_not_parse_checked(tmp_path):
@@ -212,7 +235,7 @@ def test_a_twin_jupyterlab_saved_is_not_stale_and_is_not_rewritten(tmp_path, cap
     nbformat.write(nb, twin)
     capsys.readouterr()
     assert cli(repo, "--check") == 1
-    assert "03-x-live.ipynb: is stale (first difference at cell 6: it has outputs)" in capsys.readouterr().err
+    assert "03-x-live.ipynb: holds work done in it (1 cell was run): it is not stale" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------------- the dependency check on the command line

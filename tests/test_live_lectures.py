@@ -6,7 +6,11 @@ written by ``python -m course_tools.live --record``):
 * its live twin with every blank filled from the lecture runs top to bottom, and every
   self-check passes (``COURSE_LIVE_STRICT=1`` turns a failing check into an error);
 * a blank filled with nothing (``pass``) gets "... is missing" from the check right
-  after it, and nothing goes wrong before that check;
+  after it, and nothing goes wrong before that check (the first blank outside a function:
+  a function's result is checked where it first appears, and there it exists);
+* lecture 03's training loop without ``optimizer.zero_grad()``, run on the whole data set as
+  a student runs it, gets a ✗ from the check after ``history = train_model(...)`` (the loss
+  climbs to about 40 instead of falling to about 1.75);
 * wrong fills get their specific hint: tests/test_live_wrong_fills.py.
 
 A lecture without recorded checks is skipped, with the command that records them.
@@ -59,10 +63,22 @@ def test_an_empty_fill_is_reported_as_missing_right_after_its_blank(path):
         pytest.skip("no lecture has recorded self-checks yet: python -m course_tools.live --record")
     recorded = json.loads((DATA / "checks" / f"{path.stem}.json").read_text())["blanks"]
     solutions = json.loads((DATA / "solutions" / f"{path.stem}.json").read_text())["blanks"]
-    blank = next(b for b in solutions if str(b["number"]) in recorded)          # the first blank with a check
+    blank = next(b for b in solutions if str(b["number"]) in recorded and b["scope"] == "module")  # its first
     executed, lines = run_filled_twin(path, config(), "notebooks", data=DATA, strict=False,
                                       replacements={blank["number"]: "pass"}, until_blank=blank["number"])
     line = next(line for line in lines if f"blank {blank['number']} of" in line)
     assert line.startswith(f"✗ blank {blank['number']} of {path.stem}: `") and "is missing" in line, line
     kinds = outputs_in_order(executed, f"blank {blank['number']} of {path.stem}:")
     assert "error" not in kinds[:kinds.index("check")], f"something went wrong before the check: {first_error(executed)}"
+
+
+@pytest.mark.skipif(not (REPO / "data" / "cifar-10-batches-py").is_dir() and not (REPO / "data" / "cifar10").is_dir(),
+                    reason="needs CIFAR-10 in data/ (a full run, not fast mode)")
+def test_a_training_loop_without_zero_grad_gets_a_cross_in_a_full_run():
+    """The review's case: no optimizer.zero_grad() made the loss climb to 50 with no ✗ line (3 epochs, all images)."""
+    steps = ("scores = model(X)\nloss = loss_fn(scores, y)\nloss.backward()\noptimizer.step()")  # no zero_grad()
+    executed, lines = run_filled_twin(REPO / "notebooks" / "03-logistic-regression.ipynb", config(), "notebooks",
+                                      data=DATA, strict=False, fast=False, replacements={4: steps}, until_blank=4)
+    [line] = [line for line in lines if "blank 4 of" in line]
+    assert line.startswith("✗ blank 4 of 03-logistic-regression: the last loss in `history` is "), line
+    assert "(more than 10 times smaller)" in line, line

@@ -156,7 +156,12 @@ def test_checked_blanks_are_blank_lines_followed_by_check_lines():
     nbformat.validate(live_nb)
 
 
-def test_a_checked_twin_runs_until_its_first_blank_and_its_functions_can_be_defined():
+def test_a_checked_twin_runs_until_its_first_blank_and_its_functions_can_be_defined(tmp_path, monkeypatch):
+    from course_utils.live.packagedata import json_text, solutions_path
+
+    monkeypatch.setenv("COURSE_LIVE_DATA", str(tmp_path))
+    solutions_path("01-demo", tmp_path).parent.mkdir(parents=True)
+    solutions_path("01-demo", tmp_path).write_text(json_text(live.solutions_data(checked_lecture(), "01-demo")))
     live_nb = live.make_live_notebook(checked_lecture(), "01-demo.ipynb", CONFIG, checked=True)
     namespace: dict = {}
     code_cells = [cell.source for cell in live_nb.cells if cell.cell_type == "code" and "google.colab" not in cell.source]
@@ -182,8 +187,10 @@ def test_solutions_hold_the_lectures_code_and_how_each_name_is_made():
     assert second["code"] == "doubled = 2 * x" and second["cell_code"].startswith("y = 1\ndoubled = 2 * x\nprint")
     assert "live-start" not in second["cell_code"]
     assert third["scope"] == "module" and third["check"] is True
-    assert fourth["scope"] == "function" and fourth["owner"] == "f" and fourth["check"] is False
-    assert fourth["placeholders"] == []
+    assert fourth["scope"] == "function" and fourth["owner"] == "f" and fourth["placeholders"] == []
+    # its check goes where f's result first appears: f(1), in the last cell (a call on fixed inputs)
+    assert fourth["check"] is True and fourth["check_items"] == ["f(1)"]
+    assert fourth["check_at"] == {"cell": 8, "after": "print(doubled, square, f(1))"}
     assert first["made_by"] == {"x": "set `x`"}
     assert data["blanks"][4]["check"] is False                       # its hint lists nothing
 
@@ -199,9 +206,14 @@ def test_made_by_says_how_the_lecture_makes_a_name():
 def test_fingerprints_change_with_the_code_up_to_the_blank_only():
     before = live.solutions_data(checked_lecture(), "01-demo")["blanks"]
     later_edit = checked_lecture()
-    later_edit.cells[-1].source = "print('changed after every blank')"
+    later_edit.cells.append(code("print('a cell after every blank and every check')"))
     assert [b["fingerprint"] for b in live.solutions_data(later_edit, "01-demo")["blanks"]] == \
         [b["fingerprint"] for b in before]
+    call_site_edit = checked_lecture()                      # the cell where blank 4's check goes (f's result)
+    call_site_edit.cells[-1].source = "print(doubled, square, f(2))"
+    changed = [a["fingerprint"] != b["fingerprint"]
+               for a, b in zip(live.solutions_data(call_site_edit, "01-demo")["blanks"], before)]
+    assert changed == [False, False, False, True, False]
     early_edit = checked_lecture()
     early_edit.cells[2].source = "# make x — later cells use: x\nx = 4"
     after = live.solutions_data(early_edit, "01-demo")["blanks"]

@@ -11,15 +11,19 @@ student replaces it::
     # write the training steps — later cells use: loss, scores
     cu.blank("03-logistic-regression", 2)
 
-and when the hint lists names, one check line follows -- right after the region when
-the region is at the top level of its cell, after the whole top-level statement (a loop,
-a ``with`` block, a class) that holds it otherwise, and in a cell of its own after a
-``live-blank`` cell::
+and when the hint lists names (or a ``# live-check:`` line gives calls to compare), one
+check line follows -- right after the region when the region is at the top level of its
+cell, after the whole top-level statement (a loop, a ``with`` block, a class) that holds
+it otherwise, and in a cell of its own after a ``live-blank`` cell::
 
     cu.check("03-logistic-regression", 2)
 
-A blank inside a function body makes only local names, so it gets no check line; the
-function can still be defined, and calling it raises the blank's message.
+A blank inside a function body makes only local names: the function can still be
+defined, and calling it raises the blank's message. Its check goes where the function's
+result first appears (:func:`find_call_site`): after the first statement of the lecture
+that calls the function -- ``history = train_model(...)`` is checked through ``history``,
+``print(max_pool(A))`` through the call ``max_pool(A)`` itself when its inputs are fixed
+(built from literals, so the check may call it again).
 
 Example:
     >>> import nbformat
@@ -41,7 +45,7 @@ import ast
 import hashlib
 import json
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from nbformat import NotebookNode
 
@@ -54,15 +58,37 @@ from .markers import (
     cell_hint,
     find_regions,
     has_tag,
+    is_check_line,
     is_nbval_comment,
+    leading_check_lines,
+    parse_check_items,
     parse_uses,
+    region_check_lines,
     region_code,
     remove_markers,
 )
+from .objects import ObjectNeed, object_needs
+from .scopes import block_bindings, region_statements
 from .syntax import parse_cell
 
-FORMAT = 1
+FORMAT = 2
 """Version of the solution and check files; a change makes every recorded check stale."""
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """Where the result of a function holding a blank first appears: the check of that blank goes there.
+
+    ``cell`` is the lecture cell (from 0), ``after`` the line (from 0) after which the check line
+    goes, ``items`` what it compares (the names the call's result is kept in, or the call itself),
+    ``exact`` those compared closely (results of fixed inputs), ``statement`` the lecture's line.
+    """
+
+    cell: int
+    after: int
+    items: tuple[str, ...]
+    exact: tuple[str, ...]
+    statement: str
 
 
 @dataclass(frozen=True)
@@ -85,6 +111,9 @@ class Blank:
     scope: str
     owner: str | None
     check_after: int | None
+    probes: UsesList = UsesList()
+    call_site: CallSite | None = None
+    needs: tuple[ObjectNeed, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -92,9 +121,17 @@ class Blank:
         return "cell" if self.region is None else "region"
 
     @property
+    def check_items(self) -> tuple[str, ...]:
+        """What the check after this blank compares: the hint's list and the ``# live-check:`` calls,
+        or, for a blank inside a function, the function's result where it first appears."""
+        if self.scope == "function":
+            return self.call_site.items if self.call_site else ()
+        return tuple(dict.fromkeys([*self.uses.items, *self.probes.items]))
+
+    @property
     def needs_check(self) -> bool:
-        """True when the live twin gets a ``cu.check(...)`` line after this blank."""
-        return bool(self.uses.items) and self.scope != "function"
+        """True when the live twin gets a ``cu.check(...)`` line for this blank."""
+        return bool(self.check_items)
 
     @property
     def hint_text(self) -> str:
@@ -146,15 +183,143 @@ def find_blanks(lecture: NotebookNode) -> list[Blank]:
         cell = lecture.cells[index]
         if has_tag(cell, BLANK_TAG):
             hint = tuple(cell_hint(cell))
-            blanks.append(Blank(len(blanks) + 1, index, None, hint, cell.source, parse_uses(hint),
-                                "module", None, None))
+            code = "\n".join(line for line in cell.source.split("\n") if not is_check_line(line))
+            blank = Blank(len(blanks) + 1, index, None, hint, code, parse_uses(hint), "module", None, None,
+                          parse_check_items(leading_check_lines(cell.source)))
+            blanks.append(_with_needs(lecture, blank))
             continue
         for region in find_regions(cell.source):
             scope, owner, after = _region_place(cell.source, region)
             hint = (region.hint,)
-            blanks.append(Blank(len(blanks) + 1, index, region, hint, region_code(cell.source, region),
-                                parse_uses(hint), scope, owner, after))
+            blank = Blank(len(blanks) + 1, index, region, hint, region_code(cell.source, region), parse_uses(hint),
+                          scope, owner, after, parse_check_items(region_check_lines(cell.source, region)))
+            blanks.append(_with_needs(lecture, blank))
     return blanks
+
+
+def blank_statements(lecture: NotebookNode, blank: Blank) -> list[ast.stmt]:
+    """The statements of the lecture's code for a blank (parsed in its cell; empty if the cell does not parse)."""
+    tree = parse_cell(lecture.cells[blank.cell].source)
+    if tree is None:
+        return []
+    if blank.region is None:
+        return tree.body
+    return region_statements(tree, blank.region.start + 2, blank.region.end)[0]
+
+
+def _later_statements(lecture: NotebookNode, blank: Blank) -> list[tuple[int, list[ast.stmt]]]:
+    """The code that runs after a blank, as (lecture cell, top-level statements): the rest of its cell, later cells."""
+    after = []
+    for index in lecture_code_cells(lecture):
+        if index < blank.cell:
+            continue
+        tree = parse_cell(lecture.cells[index].source)
+        if tree is None:
+            continue
+        if index == blank.cell:
+            if blank.region is None:
+                continue
+            after.append((index, [stmt for stmt in tree.body if stmt.lineno > blank.region.end + 1]))
+        else:
+            after.append((index, tree.body))
+    return after
+
+
+def _with_needs(lecture: NotebookNode, blank: Blank) -> Blank:
+    """The blank with what later code needs from its objects (module scope) or its call site (function scope)."""
+    if blank.scope == "module":
+        needs = tuple(object_needs(blank_statements(lecture, blank), _later_statements(lecture, blank)))
+        return replace(blank, needs=needs) if needs else blank
+    if blank.scope == "function":
+        site = find_call_site(lecture, blank)
+        return replace(blank, call_site=site) if site else blank
+    return blank
+
+
+# --------------------------------------------------------------------------------------
+# Where a function's result first appears
+# --------------------------------------------------------------------------------------
+
+
+def _literal_names(statements: list[ast.stmt], known: set[str], modules: set[str]) -> None:
+    """Follow top-level statements: ``modules`` gets imported names, ``known`` names built only from literals."""
+    for stmt in statements:
+        if isinstance(stmt, ast.Import | ast.ImportFrom):
+            modules |= {alias.asname or alias.name.split(".")[0] for alias in stmt.names}
+            continue
+        bound, _ = block_bindings([stmt])
+        fixed = (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+                 and _is_fixed(stmt.value, known, modules))
+        known -= set(bound)
+        if fixed:
+            known.add(stmt.targets[0].id)  # type: ignore[union-attr]
+
+
+def _is_fixed(node: ast.expr, known: set[str], modules: set[str]) -> bool:
+    """True for an expression built from literals (and names that are): ``np.array([[0, 1], [2, 3]])``, ``X``."""
+    names = [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
+    return all(name in known or name in modules for name in names)
+
+
+def _calls_of(stmt: ast.stmt, function: str) -> list[ast.Call]:
+    return [n for n in ast.walk(stmt) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == function]
+
+
+def find_call_site(lecture: NotebookNode, blank: Blank) -> CallSite | None:
+    """Where the result of the function holding ``blank`` first appears (None: no check for it).
+
+    The function must be defined at the top level of the blank's cell (not a method). The
+    first later top-level statement that calls it -- further down the same cell, or in a
+    later cell the live twin keeps (not a ``live-blank`` cell, not inside a region) -- is
+    the place: ``result = f(...)`` gives the check item ``result`` (compared closely when
+    every argument is built from literals); any other statement gives the call ``f(A)``
+    itself when its inputs are fixed, and no check otherwise.
+    """
+    if blank.owner is None:
+        return None
+    known: set[str] = set()
+    modules: set[str] = set()
+    for index in lecture_code_cells(lecture):
+        cell = lecture.cells[index]
+        tree = parse_cell(cell.source)
+        if tree is None:
+            continue
+        statements = tree.body
+        if index == blank.cell:
+            owner = next((stmt for stmt in tree.body if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
+                          and stmt.name == blank.owner
+                          and stmt.lineno <= blank.region.start < (stmt.end_lineno or 0)), None)  # type: ignore[union-attr]
+            if owner is None:
+                return None                                # a method, or a nested function: no place to check
+            _literal_names([stmt for stmt in tree.body if stmt.lineno < owner.lineno], known, modules)
+            statements = [stmt for stmt in tree.body if stmt.lineno > (owner.end_lineno or owner.lineno)]
+        elif index < blank.cell:
+            _literal_names(tree.body, known, modules)
+            continue
+        if has_tag(cell, BLANK_TAG):
+            continue
+        regions = find_regions(cell.source)
+        for stmt in statements:
+            inside_region = any(region.start < stmt.lineno <= region.end + 1 for region in regions)
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name == blank.owner:
+                return None                                # defined again: the blank's version is gone
+            calls = [] if inside_region else _calls_of(stmt, blank.owner)
+            if calls:
+                return _site(index, stmt, calls[0], known, modules)
+            _literal_names([stmt], known, modules)
+    return None
+
+
+def _site(index: int, stmt: ast.stmt, call: ast.Call, known: set[str], modules: set[str]) -> CallSite | None:
+    fixed = all(_is_fixed(arg, known, modules) for arg in [*call.args, *(k.value for k in call.keywords)])
+    after = (stmt.end_lineno or stmt.lineno) - 1
+    if (isinstance(stmt, ast.Assign) and stmt.value is call
+            and all(isinstance(target, ast.Name) for target in stmt.targets)):
+        names = tuple(target.id for target in stmt.targets)  # type: ignore[attr-defined]
+        return CallSite(index, after, names, names if fixed else (), ast.unparse(stmt))
+    if fixed:
+        return CallSite(index, after, (ast.unparse(call),), (), ast.unparse(stmt))
+    return None
 
 
 # --------------------------------------------------------------------------------------
@@ -177,13 +342,20 @@ def checked_blank_cell_source(blank: Blank, stem: str) -> str:
     return "\n".join([*blank.hint, blank_call(stem, blank.number)])
 
 
-def checked_cell_source(source: str, blanks: list[Blank], stem: str) -> str:
-    """The live source of a cell with regions: each region becomes hint + blank line, plus check lines."""
+def checked_cell_source(source: str, blanks: list[Blank], stem: str,
+                        call_sites: list[Blank] | None = None) -> str:
+    """The live source of a cell with regions: each region becomes hint + blank line, plus check lines.
+
+    ``call_sites`` are blanks (of this cell or an earlier one) inside a function whose result
+    first appears in this cell: their check lines go after that statement.
+    """
     by_start = {blank.region.start: blank for blank in blanks if blank.region is not None}
     checks: dict[int, list[str]] = {}
     for blank in blanks:
-        if blank.region is not None and blank.needs_check and blank.check_after is not None:
+        if blank.region is not None and blank.scope != "function" and blank.needs_check and blank.check_after is not None:
             checks.setdefault(blank.check_after, []).append(check_call(stem, blank.number))
+    for blank in call_sites or []:
+        checks.setdefault(blank.call_site.after, []).append(check_call(stem, blank.number))  # type: ignore[union-attr]
     out: list[str] = []
     skip_until = -1
     for number, line in enumerate(source.split("\n")):
@@ -252,10 +424,12 @@ def fingerprint(lecture: NotebookNode, blank: Blank) -> str:
     """A hash of everything that decides the values a blank's check records.
 
     That is the code of every code cell the live twin keeps, up to and including the
-    blank's cell, and the hint's list. Editing any of it makes the recorded check stale.
+    blank's cell (or the cell where its check goes, if later), and what the check compares.
+    Editing any of it makes the recorded check stale.
     """
-    cells = [lecture.cells[index].source for index in lecture_code_cells(lecture) if index <= blank.cell]
-    payload = json.dumps([FORMAT, blank.number, cells, list(blank.uses.items)], ensure_ascii=False)
+    last = max(blank.cell, blank.call_site.cell if blank.call_site else blank.cell)
+    cells = [lecture.cells[index].source for index in lecture_code_cells(lecture) if index <= last]
+    payload = json.dumps([FORMAT, blank.number, cells, list(blank.check_items)], ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
@@ -267,7 +441,14 @@ def solutions_data(lecture: NotebookNode, stem: str) -> dict:
     """
     blanks = []
     for blank in find_blanks(lecture):
-        placeholders = [item for item in blank.uses.items if item.isidentifier()] if blank.scope == "module" else []
+        placeholders = []
+        if blank.scope == "module":
+            bound = set(block_bindings(blank_statements(lecture, blank))[0])
+            placeholders = [item for item in blank.uses.items if item.isidentifier() and item in bound]
+        makers = {name: made_by(blank.code, name) for name in blank.uses.names if "." not in name}
+        site = blank.call_site
+        if site:
+            makers.update({name: made_by(site.statement, name) for name in site.items if name.isidentifier()})
         blanks.append({
             "number": blank.number,
             "cell": blank.cell + 1,
@@ -276,8 +457,12 @@ def solutions_data(lecture: NotebookNode, stem: str) -> dict:
             "owner": blank.owner,
             "hint": blank.hint_text,
             "uses": list(blank.uses.items),
+            "check_items": list(blank.check_items),
+            "exact": list(site.exact) if site else [],
+            "check_at": {"cell": site.cell + 1, "after": site.statement} if site else None,
+            "needs": [need.as_json() for need in blank.needs],
             "placeholders": placeholders,
-            "made_by": {name: made_by(blank.code, name) for name in blank.uses.names if "." not in name},
+            "made_by": makers,
             "code": blank.code,
             "cell_code": runnable_source(lecture.cells[blank.cell].source),
             "check": blank.needs_check,

@@ -7,11 +7,17 @@ For each lecture ``notebooks/NN-topic.ipynb`` the tool
    disk by meaning (:func:`course_tools.live.files.same_notebook`), so that a twin JupyterLab
    opened and saved is not stale;
 3. runs the dependency check (:mod:`course_tools.live.dependencies`): for a lecture in
-   ``[tool.course_utils.live] checked`` its findings are problems, for the others warnings;
+   ``[tool.course_utils.live] checked`` its findings are problems, for the others warnings
+   (a hint that shows students the self-check's calls is a warning for every lecture);
 4. for a checked lecture, writes ``data/solutions/NN-topic.json`` and checks that
    ``data/checks/NN-topic.json`` holds a fresh recorded check for every blank that needs one.
 
 In check mode nothing is written; anything stale becomes a problem instead.
+
+A live twin that holds someone's work -- cells run in class, code typed into its blanks --
+is never stale and never overwritten silently: ``--check`` says so, and writing leaves it
+alone unless told to replace it (``replace_work=True``, ``--replace-work``), which first
+copies it to ``class-work/`` beside the notebooks folder.
 
 Example:
     >>> print(Problem("notebooks/03-x.ipynb", 7, "line 2: '# live-end' without a '# live-start' before it",
@@ -31,15 +37,20 @@ from course_utils.live.packagedata import checks_path, json_text, solutions_path
 
 from .blanks import find_blanks, solutions_data
 from .colab import is_stamped, stamp_colab
-from .dependencies import block_bindings, needs_problems, twin_trees
+from .dependencies import block_bindings, hint_warnings, needs_problems, twin_trees
 from .files import (
+    WORK_DIR,
     display,
     first_difference,
+    holds_work,
     is_generated,
+    is_stamped_as,
+    keep_a_copy,
     lecture_notebooks,
     live_path_for,
     repo_relative,
     same_notebook,
+    stamp_generated,
     write_notebook,
 )
 from .markers import first_line, lint_notebook
@@ -128,7 +139,9 @@ def process_lecture(path: Path, config: ColabConfig, notebooks_path: str = "note
 
     live = solutions = None
     if not marker_problems:  # markers decide what the twin looks like: no twin while they are wrong
-        live = make_live_notebook(lecture, path.name, config, notebooks_path, checked=checked)
+        live = stamp_generated(make_live_notebook(lecture, path.name, config, notebooks_path, checked=checked))
+        warnings += [Problem(shown, index + 1, message, first_line(stamped.cells[index]))
+                     for index, message in hint_warnings(stamped)]
         origin = {live_cell_id(cell, index): index for index, cell in enumerate(lecture.cells)}
         broken_in_lecture = {p.cell - 1 for p in parse_problems if p.cell is not None}
         for live_index, cell in enumerate(live.cells):
@@ -194,7 +207,8 @@ def record_problems(solutions: dict, data_dir: Path) -> list[str]:
             problems.append(f"blank {blank['number']} (cell {blank['cell']}) has no recorded self-check; {fix}")
         elif entry.get("fingerprint") != blank["fingerprint"]:
             problems.append(f"the recorded self-check of blank {blank['number']} is stale (the lecture's code up to "
-                            f"cell {blank['cell']}, or its hint's list, changed since it was recorded); {fix}")
+                            f"cell {blank['cell']} or to its check, or what the check compares, changed since it was "
+                            f"recorded); {fix}")
     wanted = {str(blank["number"]) for blank in solutions["blanks"] if blank["check"]}
     extra = sorted(set(recorded) - wanted, key=int)
     if extra:
@@ -203,13 +217,14 @@ def record_problems(solutions: dict, data_dir: Path) -> list[str]:
 
 
 def run(notebooks_dir: Path, config: ColabConfig, *, check: bool, repo_root: Path | None = None,
-        settings: LiveSettings = LiveSettings(), data_dir: Path | None = None) -> RunReport:
+        settings: LiveSettings = LiveSettings(), data_dir: Path | None = None, replace_work: bool = False) -> RunReport:
     """Stamp the lectures, write their live twins and package data -- or, with ``check=True``, only look.
 
     In check mode nothing is written; stale files become problems instead. In write mode
     a lecture with marker errors gets no new twin (its old twin is left alone), and a
     generated twin whose lecture is gone is removed. ``data_dir`` is where solutions and
-    checks are stored (default: ``course_utils/live/data`` of the repository).
+    checks are stored (default: ``course_utils/live/data`` of the repository). A twin that
+    holds work is replaced only with ``replace_work`` (after a copy to ``class-work/``).
     """
     notebooks_dir = Path(notebooks_dir)
     notebooks_path = repo_relative(notebooks_dir, repo_root) if repo_root else notebooks_dir.name
@@ -235,7 +250,7 @@ def run(notebooks_dir: Path, config: ColabConfig, *, check: bool, repo_root: Pat
         if result.live is None:
             continue
         report.code_cells += sum(cell.cell_type == "code" for cell in result.live.cells)
-        _twin(result, path, check, report)
+        _twin(result, path, check, report, replace_work, (repo_root or notebooks_dir.parent) / WORK_DIR)
         if result.solutions is not None:
             _solutions(result.solutions, data_dir, check, report)
             for message in record_problems(result.solutions, data_dir):
@@ -245,20 +260,37 @@ def run(notebooks_dir: Path, config: ColabConfig, *, check: bool, repo_root: Pat
     return report
 
 
-def _twin(result: LectureResult, path: Path, check: bool, report: RunReport) -> None:
+def _twin(result: LectureResult, path: Path, check: bool, report: RunReport, replace_work: bool = False,
+          work_dir: Path | None = None) -> None:
     twin = live_path_for(path)
+    unreadable = None
     try:
         on_disk = nbformat.read(twin, as_version=4) if twin.exists() else None
-    except Exception:  # noqa: BLE001 - unreadable: stale
-        on_disk = nbformat.v4.new_notebook()
-    if on_disk is not None and same_notebook(on_disk, result.live):
+    except Exception as error:  # noqa: BLE001 - a damaged file may still hold work: never overwrite it silently
+        on_disk, unreadable = None, f"cannot be read ({str(error).splitlines()[0][:120]})"
+    if on_disk is not None and same_notebook(on_disk, result.live) and is_stamped_as(on_disk, result.live):
+        return
+    work = unreadable or (holds_work(on_disk) if on_disk is not None else None)
+    if work and not (replace_work and not check):
+        what = (f"{unreadable}: it may hold work, so the tool does not replace it" if unreadable else
+                f"holds work done in it ({work}): it is not stale, and the tool does not replace it")
+        report.problems.append(Problem(display(twin), None, (
+            f"{what}. To keep it, move it out of {display(twin.parent)}/ (a notebook of your own can live "
+            "anywhere else); to replace it by the generated twin, run python -m course_tools.live --replace-work "
+            f"(it copies the file to {WORK_DIR}/ first)")))
         return
     if check:
-        reason = "is missing" if on_disk is None else f"is stale ({first_difference(on_disk, result.live)})"
+        if on_disk is None:
+            reason = "is missing"
+        elif same_notebook(on_disk, result.live):
+            reason = "lacks the tool's stamp (an older version of the tool wrote it)"
+        else:
+            reason = f"is stale ({first_difference(on_disk, result.live)})"
         report.problems.append(Problem(display(twin), None, f"{reason}; {FIX}"))
-    else:
-        write_notebook(result.live, twin)
-        report.written.append(display(twin))
+        return
+    kept = keep_a_copy(twin, work_dir or twin.parent.parent.parent / WORK_DIR) if work else None
+    write_notebook(result.live, twin)
+    report.written.append(display(twin) + (f" (the work in it was kept as {display(kept)})" if kept else ""))
 
 
 def _solutions(solutions: dict, data_dir: Path, check: bool, report: RunReport) -> None:
@@ -280,9 +312,16 @@ def _orphans(notebooks_dir: Path, lectures: list[Path], check: bool, report: Run
     for twin in sorted(live_dir.glob("*.ipynb")) if live_dir.is_dir() else []:
         if twin.name in wanted:
             continue
-        if not check and is_generated(twin):
+        work = _work_in(twin)
+        if not check and is_generated(twin) and not work:
             twin.unlink()
             report.written.append(f"removed {display(twin)}")
+        elif work:
+            report.problems.append(Problem(
+                display(twin), None,
+                f"has no lecture notebook any more, but holds work done in it ({work}); move it out of "
+                f"{display(live_dir)}/ to keep it, or delete it yourself",
+            ))
         else:
             report.problems.append(Problem(
                 display(twin), None,
@@ -291,6 +330,13 @@ def _orphans(notebooks_dir: Path, lectures: list[Path], check: bool, report: Run
                 + (f"{FIX} to remove it" if is_generated(twin) else
                    "live notebooks are generated - move hand-written notebooks out of notebooks/live/"),
             ))
+
+
+def _work_in(path: Path) -> str | None:
+    try:
+        return holds_work(nbformat.read(path, as_version=4))
+    except Exception:  # noqa: BLE001 - unreadable: not ours to judge, and not removed (is_generated is False)
+        return None
 
 
 def _stale_package_data(lectures: list[Path], settings: LiveSettings, data_dir: Path, check: bool,

@@ -58,13 +58,17 @@ from dataclasses import dataclass
 from nbformat import NotebookNode
 
 from .blanks import Blank, find_blanks, lecture_code_cells
+from .markers import is_probe
+from .objects import unnamed_in_hint
 from .scopes import (
     all_reads,
     block_bindings,
     class_reads,
     expression_reads,
     function_reads,
+    region_statements,
     statement_bindings,
+    subscript_targets,
     statement_expressions,
     target_names,
 )
@@ -264,25 +268,6 @@ def _as_load(target: ast.expr) -> ast.expr:
 # --------------------------------------------------------------------------------------
 
 
-def _region_statements(tree: ast.Module, first: int, last: int) -> tuple[list[ast.stmt], list[ast.stmt] | None]:
-    """The statements on (1-based) lines ``first``..``last`` and the statement list that holds them."""
-    blocks: list[list[ast.stmt]] = [tree.body]
-    while blocks:
-        stmts = blocks.pop()
-        inside = [stmt for stmt in stmts if first <= stmt.lineno <= last]
-        if inside:
-            return inside, stmts
-        for stmt in stmts:
-            for field in ("body", "orelse", "finalbody"):
-                if isinstance(getattr(stmt, field, None), list):
-                    blocks.append(getattr(stmt, field))
-            for handler in getattr(stmt, "handlers", []):
-                blocks.append(handler.body)
-            for case in getattr(stmt, "cases", []):
-                blocks.append(case.body)
-    return [], None
-
-
 def _owner_node(tree: ast.Module, name: str, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | None:
     """The innermost function or class called ``name`` that spans ``line``."""
     best = None
@@ -326,7 +311,7 @@ def analyse_blank(blank: Blank, trees: list[tuple[int, ast.Module]]) -> BlankNee
         statements, first_line, last_line = here.body, 1, 10**9
     else:
         first_line, last_line = blank.region.start + 2, blank.region.end
-        statements, _ = _region_statements(here, first_line, last_line)
+        statements, _ = region_statements(here, first_line, last_line)
     if not statements:
         return BlankNeeds(blank, (), ())
     names, attributes = block_bindings(statements)
@@ -352,8 +337,10 @@ def analyse_blank(blank: Blank, trees: list[tuple[int, ast.Module]]) -> BlankNee
         return BlankNeeds(blank, made, tuple(Need(name, cell) for name, cell in found.items()))
 
     before = [(cell, tree) for cell, tree in trees if cell < blank.cell]
-    made_before = set(_module_bindings(before))
+    made_before = set(_module_bindings(before)) | set(block_bindings([s for s in here.body if s.lineno < first_line])[0])
     paths = [path for path in attributes if path.split(".")[0] not in names and path.split(".")[0] in made_before]
+    filled = [name for name in subscript_targets(statements) if name not in names and name in made_before]
+    names = names + filled                             # always[name] = ... fills an object made before the blank
     flow = _Flow(set(names) | set(paths), _module_summaries(before), statements)
     flow.cell = blank.cell
     killed = flow.block(here.body, set())
@@ -387,6 +374,26 @@ def blank_needs(lecture: NotebookNode) -> list[BlankNeeds]:
     return [analyse_blank(blank, trees) for blank in find_blanks(lecture)]
 
 
+def hint_warnings(lecture: NotebookNode) -> list[tuple[int, str]]:
+    """``(lecture cell index, message)`` for hints that show students what only the self-check needs.
+
+    A call in a ``later cells use:`` list (``output_side(32, 3, 1, 2)``) is a probe of the
+    check: it belongs on a ``# live-check:`` line, which the live twin leaves out.
+    """
+    warnings = []
+    for blank in find_blanks(lecture):
+        probes = [item for item in blank.uses.items if is_probe(item)]
+        if probes:
+            names = ", ".join(dict.fromkeys(item.split("(")[0].split(".")[0] for item in probes))
+            where = ("right after its '# live-start' line" if blank.region is not None
+                     else "among the cell's leading comment lines")
+            warnings.append((blank.cell, (
+                f"blank {blank.number}: its hint shows students the self-check's call(s) {', '.join(probes)}; "
+                f"list only names there (later ... use: {names}) and move the calls to a line "
+                f"'# live-check: {', '.join(probes)}' {where}, which the live twin leaves out.")))
+    return warnings
+
+
 def needs_problems(lecture: NotebookNode) -> list[tuple[int, str]]:
     """``(lecture cell index, message)`` for every blank whose hint does not list what later code needs.
 
@@ -410,6 +417,17 @@ def needs_problems(lecture: NotebookNode) -> list[tuple[int, str]]:
                 f"{label} makes names that later code reads, but its hint does not list them: {listed}. "
                 f'End the hint with "— {phrase}: {wanted}", or move that code out of the blank.',
             ))
+        for need in unnamed_in_hint(blank.hint_text, list(blank.needs)):
+            what = (f"the class {need.of}" if need.of[:1].isupper() else f"`{need.of}`")
+            if need.kind == "attribute":
+                problems.append((blank.cell, (
+                    f"{label} makes {what}, and cell {need.cell + 1} reads {need.read} on it, but the hint does not "
+                    f"name self.{need.name}: say in the hint what the class calls it (e.g. \"... self.{need.name} ...\"), "
+                    "so that a student's version works in the later cells too.")))
+            else:
+                problems.append((blank.cell, (
+                    f"{label}: cell {need.cell + 1} calls {need.read}, but the hint does not name the argument "
+                    f"{need.name}: say in the hint that {need.of} takes it (e.g. \"{need.of}({need.name}=...)\").")))
         if needs.not_made:
             problems.append((
                 blank.cell,

@@ -20,6 +20,10 @@ Example:
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
+import time
 from pathlib import Path
 
 import nbformat
@@ -141,3 +145,71 @@ def first_difference(on_disk: NotebookNode | dict, expected: NotebookNode | dict
     if len(have["cells"]) != len(want["cells"]):
         return f"it has {len(have['cells'])} cells, the lecture gives {len(want['cells'])}"
     return f"its kernel is {have['kernel']!r}, expected {want['kernel']!r}"
+
+
+# --------------------------------------------------------------------------------------
+# Work done in a twin: never overwritten without being told to
+# --------------------------------------------------------------------------------------
+
+STAMP_KEY = "course_live"
+"""Notebook metadata key of the stamp a generated twin carries: ``{"generated": "<digest>"}``."""
+
+WORK_DIR = "class-work"
+"""Folder (beside ``notebooks/``) where a twin that held work is copied before it is replaced."""
+
+
+def digest(nb: NotebookNode | dict) -> str:
+    """A short hash of what a notebook means (:func:`meaningful`): the same after JupyterLab opens and saves it."""
+    text = json.dumps(meaningful(nb), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def stamp_generated(nb: NotebookNode) -> NotebookNode:
+    """Stamp a generated twin with the digest of what it means, so that later edits can be told apart.
+
+    Example:
+        >>> nb = stamp_generated(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]))
+        >>> holds_work(nb) is None
+        True
+        >>> nb.cells[0].execution_count = 1
+        >>> holds_work(nb)
+        '1 cell was run'
+    """
+    nb.metadata[STAMP_KEY] = {"generated": digest(nb)}
+    return nb
+
+
+def is_stamped_as(on_disk: NotebookNode | dict, generated: NotebookNode | dict) -> bool:
+    """True when ``on_disk`` carries the same generation stamp as ``generated``."""
+    return on_disk.get("metadata", {}).get(STAMP_KEY) == generated.get("metadata", {}).get(STAMP_KEY)
+
+
+def holds_work(nb: NotebookNode | dict) -> str | None:
+    """What someone did in a live twin since it was generated (``"12 cells were run, 2 edited"``), or None.
+
+    A twin carries the digest of what it meant when the tool wrote it (:func:`stamp_generated`);
+    any change of meaning since -- cells run (outputs, execution counts), code typed into
+    the blanks, cells added or removed -- is someone's work. A twin without the stamp (written
+    by an older version of the tool) counts as holding work when it has outputs or execution counts.
+    """
+    cells = [cell for cell in nb.get("cells", []) if cell.get("cell_type") == "code"]
+    ran = sum(bool(cell.get("outputs")) or cell.get("execution_count") is not None for cell in cells)
+    ran_words = f"{ran} cell{'s were' if ran != 1 else ' was'} run" if ran else ""
+    stamp = nb.get("metadata", {}).get(STAMP_KEY, {}).get("generated")
+    if stamp is None:
+        return ran_words or None
+    if stamp == digest(nb):
+        return None
+    return ran_words or "it was edited since the tool wrote it"
+
+
+def keep_a_copy(path: Path, work_dir: Path) -> Path:
+    """Copy a twin that holds work to ``work_dir/<name>-<date-time>.ipynb`` before it is replaced; the copy's path."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    target = work_dir / f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}.ipynb"
+    number = 1
+    while target.exists():
+        number += 1
+        target = work_dir / f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}-{number}.ipynb"
+    shutil.copy2(path, target)
+    return target

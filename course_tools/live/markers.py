@@ -13,9 +13,18 @@ A hint may end with the list of names the code after the blank needs from it::
 
 ``later cells use:`` (or ``later lines use:``, which reads better for a blank inside a
 function) is followed by names separated by commas, to the end of the line. An item
-may also be a dotted name (``model.fc``, ``Config.lr``) or a call on fixed inputs
-(``cross_correlate(X, K)``): the self-check then compares the call's result with the
-lecture's. See :mod:`course_tools.live.dependencies` for which names must be listed.
+may also be a dotted name (``model.fc``, ``Config.lr``). See
+:mod:`course_tools.live.dependencies` for which names must be listed.
+
+What the self-check should also compute -- a call on fixed inputs whose result is
+compared closely with the lecture's (``output_side(32, 3, 1, 2)``) -- is not for
+students to read: it goes on a line of its own, which the live twin leaves out::
+
+    # live-start: the output side of a convolution — later lines use: output_side
+    # live-check: output_side(32, 3, 1, 2), output_side(28, 5, 0, 1)
+
+inside the region (usually right after ``# live-start``), or, in a ``live-blank`` cell,
+among its leading comment lines.
 
 Example:
     >>> find_regions("for x in data:\\n    # live-start: the body\\n    y = x\\n    # live-end")
@@ -57,6 +66,7 @@ _MARKER_LIKE = re.compile(r"^[ \t]*#[ \t]*live-", re.IGNORECASE)
 _START = re.compile(r"^(?P<indent>[ \t]*)#[ \t]*live-start[ \t]*(?::[ \t]*(?P<hint>.*?))?[ \t]*$")
 _END = re.compile(r"^[ \t]*#[ \t]*live-end[ \t]*$")
 _NBVAL_COMMENT = re.compile(r"^[ \t]*#[ \t]*NBVAL_")
+_CHECK = re.compile(r"^[ \t]*#[ \t]*live-check[ \t]*:(?P<items>.*)$")
 _USES = re.compile(r"later (?:cells|lines) use:(?P<items>.*)$", re.IGNORECASE)
 
 
@@ -101,6 +111,11 @@ def is_nbval_comment(line: str) -> bool:
     return bool(_NBVAL_COMMENT.match(line))
 
 
+def is_check_line(line: str) -> bool:
+    """True for a ``# live-check: f(X, K), ...`` line: what the self-check computes, never shown to students."""
+    return bool(_CHECK.match(line))
+
+
 # --------------------------------------------------------------------------------------
 # Markers inside a code cell
 # --------------------------------------------------------------------------------------
@@ -126,7 +141,7 @@ def find_regions(source: str) -> list[Region]:
     open_start: re.Match[str] | None = None
     open_line = -1
     for number, line in enumerate(source.split("\n")):
-        if not _MARKER_LIKE.match(line):
+        if not _MARKER_LIKE.match(line) or _CHECK.match(line):     # where a live-check line may stand: lint_cell
             continue
         start = _START.match(line)
         if start:
@@ -152,7 +167,8 @@ def find_regions(source: str) -> list[Region]:
         else:
             raise MarkerError(
                 f"line {number + 1}: unknown marker {line.strip()!r}; inside a cell the markers are "
-                "'# live-start: hint' and '# live-end' (whole cells use the tags live-blank and live-drop)"
+                "'# live-start: hint', '# live-check: ...' and '# live-end' (whole cells use the tags live-blank "
+                "and live-drop)"
             )
     if open_start is not None:
         raise MarkerError(f"line {open_line + 1}: '# live-start' is never closed; add '# live-end' after the region")
@@ -206,8 +222,13 @@ def blank_regions(source: str) -> str:
 
 
 def region_code(source: str, region: Region) -> str:
-    """The lines strictly between a region's markers: the code the blank hides."""
-    return "\n".join(source.split("\n")[region.start + 1 : region.end])
+    """The lines strictly between a region's markers: the code the blank hides (``# live-check`` lines left out)."""
+    return "\n".join(line for line in source.split("\n")[region.start + 1 : region.end] if not is_check_line(line))
+
+
+def region_check_lines(source: str, region: Region) -> list[str]:
+    """The ``# live-check:`` lines of a region."""
+    return [line for line in source.split("\n")[region.start + 1 : region.end] if is_check_line(line)]
 
 
 def remove_markers(source: str) -> str:
@@ -219,7 +240,8 @@ def remove_markers(source: str) -> str:
     """
     regions = find_regions(source)
     drop = {line for region in regions for line in (region.start, region.end)}
-    return "\n".join(line for number, line in enumerate(source.split("\n")) if number not in drop)
+    return "\n".join(line for number, line in enumerate(source.split("\n"))
+                     if number not in drop and not is_check_line(line))
 
 
 def leading_hint(source: str) -> list[str]:
@@ -234,11 +256,27 @@ def leading_hint(source: str) -> list[str]:
         stripped = line.strip()
         if not stripped:
             continue
+        if _CHECK.match(stripped):
+            continue
         if not stripped.startswith("#") or _MARKER_LIKE.match(stripped):
             break
         if not _NBVAL_COMMENT.match(stripped):
             hint.append(stripped)
     return hint
+
+
+def leading_check_lines(source: str) -> list[str]:
+    """The ``# live-check:`` lines among the comment lines a cell starts with."""
+    found = []
+    for line in source.split("\n"):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("#"):
+            break
+        if _CHECK.match(stripped):
+            found.append(stripped)
+    return found
 
 
 def cell_hint(cell: NotebookNode | dict) -> list[str]:
@@ -328,9 +366,12 @@ def parse_uses(hint_lines: Sequence[str]) -> UsesList:
         return UsesList()
     if len(found) > 1:
         return UsesList(problem="the hint has more than one 'later cells use:' list; keep one")
-    text = found[0][1].group("items").strip().rstrip(".")
+    return _parse_items(found[0][1].group("items").strip().rstrip("."), "later cells use:")
+
+
+def _parse_items(text: str, label: str) -> UsesList:
     expected = (
-        "the list after 'later cells use:' should be names separated by commas (a name may be dotted, "
+        f"the list after '{label}' should be names separated by commas (a name may be dotted, "
         f"as model.fc, or a call on fixed inputs, as f(X, K)); got {text!r}"
     )
     if not text:
@@ -346,8 +387,21 @@ def parse_uses(hint_lines: Sequence[str]) -> UsesList:
             return UsesList(problem=expected)
         items.append(ast.unparse(element))
     if len(set(items)) < len(items):
-        return UsesList(problem=f"the list after 'later cells use:' names something twice: {text!r}")
+        return UsesList(problem=f"the list after '{label}' names something twice: {text!r}")
     return UsesList(items=tuple(items))
+
+
+def parse_check_items(lines: Sequence[str]) -> UsesList:
+    """Read the items of ``# live-check:`` lines: names, dotted names or calls on fixed inputs.
+
+    Example:
+        >>> parse_check_items(["# live-check: output_side(32, 3, 1, 2), f(X)"]).items
+        ('output_side(32, 3, 1, 2)', 'f(X)')
+    """
+    texts = [match.group("items") for line in lines if (match := _CHECK.match(line))]
+    if not texts:
+        return UsesList()
+    return _parse_items(", ".join(text.strip().rstrip(".") for text in texts), "live-check:")
 
 
 # --------------------------------------------------------------------------------------
@@ -382,6 +436,30 @@ def lint_cell(cell: NotebookNode) -> list[str]:
                     f"tagged {BLANK_TAG} and also has '# live-start' markers; "
                     "blank the whole cell (tag) or a region (markers), not both"
                 )
+            problems += _check_line_problems(cell.source, regions, BLANK_TAG in tags)
+    return problems
+
+
+def _check_line_problems(source: str, regions: list[Region], blank_cell: bool) -> list[str]:
+    """A ``# live-check:`` line belongs inside a region, or among a live-blank cell's leading comments."""
+    lines = source.split("\n")
+    leading = set()
+    if blank_cell:
+        for number, line in enumerate(lines):
+            if line.strip() and not line.strip().startswith("#"):
+                break
+            leading.add(number)
+    problems = []
+    for number, line in enumerate(lines):
+        if not _CHECK.match(line):
+            continue
+        if number in leading or any(region.start < number < region.end for region in regions):
+            items = parse_check_items([line])
+            if items.problem:
+                problems.append(f"line {number + 1}: {items.problem}")
+            continue
+        problems.append(f"line {number + 1}: a '# live-check:' line belongs inside a region (after its "
+                        f"'# live-start' line) or among the leading comment lines of a {BLANK_TAG} cell")
     return problems
 
 

@@ -216,3 +216,40 @@ def class_reads(node: ast.ClassDef) -> set[str]:
         elif isinstance(stmt, ast.ClassDef):
             names |= class_reads(stmt)
     return names
+
+
+def region_statements(tree: ast.Module, first: int, last: int) -> tuple[list[ast.stmt], list[ast.stmt] | None]:
+    """The statements on (1-based) lines ``first``..``last`` and the statement list that holds them."""
+    blocks: list[list[ast.stmt]] = [tree.body]
+    while blocks:
+        stmts = blocks.pop()
+        inside = [stmt for stmt in stmts if first <= stmt.lineno <= last]
+        if inside:
+            return inside, stmts
+        for stmt in stmts:
+            for field in ("body", "orelse", "finalbody"):
+                if isinstance(getattr(stmt, field, None), list):
+                    blocks.append(getattr(stmt, field))
+            for handler in getattr(stmt, "handlers", []):
+                blocks.append(handler.body)
+            for case in getattr(stmt, "cases", []):
+                blocks.append(case.body)
+    return [], None
+
+
+def subscript_targets(stmts: list[ast.stmt]) -> list[str]:
+    """Names whose items a block assigns, in its own scope: ``always[name] = ...`` gives ``always``.
+
+    Example:
+        >>> subscript_targets(ast.parse("for c in range(3):\\n    always[c] = c\\nx[0] += 1").body)
+        ['always', 'x']
+    """
+    names: list[str] = []
+    for stmt in stmts:
+        for node in [stmt, *same_scope(stmt)]:
+            targets = node.targets if isinstance(node, ast.Assign) else \
+                [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign) else []
+            for target in targets:
+                if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+                    names.append(target.value.id)
+    return list(dict.fromkeys(names))

@@ -81,7 +81,14 @@ def _read_tool_table(pyproject: str | Path) -> tuple[Path, dict]:
             f"Expected the course configuration at {path}, but there is no such file. "
             "Run from the repository root or pass --config path/to/pyproject.toml."
         )
-    data = _toml_loads(path.read_text(encoding="utf-8"))
+    try:
+        data = _toml_loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not a text file in UTF-8 ({error.reason} at byte {error.start}); "
+                         "nothing was written.") from None
+    except ValueError as error:                            # tomllib.TOMLDecodeError is a ValueError
+        raise ValueError(f"{path} is not valid TOML: {error}. Fix it there (the place is in the parentheses); "
+                         "nothing was written.") from None
     return path, data.get("tool", {}).get("course_utils", {})
 
 

@@ -4,7 +4,7 @@ Each function takes a notebook and returns a new one (the argument is not change
 the spirit of nbgrader's preprocessors::
 
     lecture --strip_stamped_cells--> drop_cells --> blank_cells --> clear_outputs
-            --> stamp_colab (live URL) --> add_live_note  ==  live twin
+            --> strip_nbval_comments --> stamp_colab (live URL) --> add_live_note  ==  live twin
 
 A *checked* lecture (``[tool.course_utils.live] checked`` in pyproject.toml) gets
 :func:`blank_cells_checked` instead of :func:`blank_cells`: blanks become ``cu.blank(...)``
@@ -45,6 +45,7 @@ from .markers import (
     cell_tags,
     first_line,
     has_tag,
+    is_nbval_comment,
     lint_notebook,
     set_tags,
 )
@@ -117,12 +118,17 @@ def blank_cells_checked(nb: NotebookNode, stem: str) -> NotebookNode:
     """
     new = copy.deepcopy(nb)
     by_cell: dict[int, list] = {}
+    call_sites: dict[int, list] = {}
     for blank in find_blanks(new):
         by_cell.setdefault(blank.cell, []).append(blank)
+        if blank.call_site is not None:
+            call_sites.setdefault(blank.call_site.cell, []).append(blank)
     cells = []
     for index, cell in enumerate(new.cells):
         blanks = by_cell.get(index)
         if not blanks:
+            if index in call_sites:
+                cell.source = checked_cell_source(cell.source, [], stem, call_sites[index])
             cells.append(cell)
         elif blanks[0].region is None:
             cell.source = checked_blank_cell_source(blanks[0], stem)
@@ -130,9 +136,45 @@ def blank_cells_checked(nb: NotebookNode, stem: str) -> NotebookNode:
             if blanks[0].needs_check:
                 cells.append(check_cell(stem, blanks[0].number, cell))
         else:
-            cell.source = checked_cell_source(cell.source, blanks, stem)
+            cell.source = checked_cell_source(cell.source, blanks, stem, call_sites.get(index))
             cells.append(cell)
     new.cells = cells
+    return new
+
+
+NBVAL_TAGS = {"NBVAL_RAISES_EXCEPTION": "raises-exception", "NBVAL_SKIP": "nbval-skip"}
+"""``# NBVAL_...`` comments that change how a cell runs, and the cell tag that says the same without a comment."""
+
+
+def strip_nbval_comments(nb: NotebookNode) -> NotebookNode:
+    """Remove the ``# NBVAL_...`` comment lines students need not read; keep their meaning as cell tags.
+
+    A twin has no outputs, so ``# NBVAL_CHECK_OUTPUT`` and ``# NBVAL_IGNORE_OUTPUT`` mean
+    nothing there; ``# NBVAL_RAISES_EXCEPTION`` and ``# NBVAL_SKIP`` become the tags
+    ``raises-exception`` and ``nbval-skip``, which nbval (and nbclient, for the first) read
+    the same way.
+
+    Example:
+        >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\\nx = 1"),
+        ...                                      nbformat.v4.new_code_cell("# NBVAL_RAISES_EXCEPTION\\n1 / 0")])
+        >>> [(cell.source, cell_tags(cell)) for cell in strip_nbval_comments(nb).cells]
+        [('x = 1', []), ('1 / 0', ['raises-exception'])]
+    """
+    new = copy.deepcopy(nb)
+    for cell in new.cells:
+        if cell.cell_type != "code":
+            continue
+        lines = cell.source.split("\n")
+        kept = [line for line in lines if not is_nbval_comment(line)]
+        if len(kept) == len(lines):
+            continue
+        tags = cell_tags(cell)
+        for line in lines:
+            word = line.strip().lstrip("#").strip().split()[0] if is_nbval_comment(line) else ""
+            if word in NBVAL_TAGS and NBVAL_TAGS[word] not in tags:
+                tags.append(NBVAL_TAGS[word])
+        set_tags(cell, tags)
+        cell.source = "\n".join(kept)
     return new
 
 
@@ -229,7 +271,7 @@ def make_live_notebook(
     new = drop_cells(new)
     if not checked:
         new = blank_cells(new)
-    new = clear_outputs(new)
+    new = strip_nbval_comments(clear_outputs(new))
     new.metadata["kernelspec"] = dict(KERNELSPEC)
     new = stamp_colab(new, config, f"{notebooks_path}/{LIVE_DIR}/{live_name(lecture_name)}")
     new = add_live_note(new, lecture_name, checked)

@@ -12,8 +12,11 @@ lecture notebook has it -- in the notebook's namespace, so every name the blank 
 
 Nothing changes for anybody else: the solutions ship inside the package
 (``course_utils/live/data/solutions``) and appear only in the notebook of the student
-who asks. For a blank inside a function the cell defines the function again; run the
-cell that stopped once more afterwards.
+who asks. For a blank inside a function it defines the function as the lecture does and
+runs the rest of that cell too, so the student goes on with the next cell (or runs again a
+later cell that stopped when it called the function). For a blank that defines a class,
+objects made from the student's earlier class (``model = LogisticRegression()`` in a later
+cell) are still of the old class: the student is told which ones to make again.
 
 This module uses only the standard library (IPython when it runs in IPython).
 
@@ -30,7 +33,9 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any
 
-from .packagedata import check_lecture_and_blank, load_solutions
+from course_utils import checks
+
+from .packagedata import check_lecture_and_blank
 from .placeholders import BlankNotFilled
 from .selfcheck import notebook_namespace
 
@@ -63,50 +68,90 @@ def run_cell_code(code: str, namespace: Mapping[str, Any], filename: str, shell=
     return eval(compile(ast.Expression(last.value), filename, "eval"), namespace)  # noqa: S307
 
 
+def _class_names(code: str) -> list[str]:
+    """The classes a cell's code defines at its top level."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    return [stmt.name for stmt in tree.body if isinstance(stmt, ast.ClassDef)]
+
+
+def made_from_old_classes(old: Mapping[str, type], names: Mapping[str, Any]) -> list[str]:
+    """The notebook's variables that are objects of a replaced class, and optimizers of their parameters.
+
+    Example:
+        >>> class Net:
+        ...     pass
+        >>> made_from_old_classes({"Net": Net}, {"model": Net(), "other": 3, "_": Net()})
+        ['model']
+    """
+    stale = []
+    objects = []
+    for name, value in list(names.items()):
+        if name.startswith("_") or name in ("In", "Out") or type(value).__name__ == "Unfilled":
+            continue
+        if any(type(value) is cls or (not isinstance(value, type) and isinstance(value, cls)) for cls in old.values()):
+            stale.append(name)
+            objects.append(value)
+    torch = sys.modules.get("torch")
+    if torch is not None and objects:
+        ours = {id(p) for value in objects if isinstance(value, torch.nn.Module) for p in value.parameters()}
+        for name, value in list(names.items()):
+            if (isinstance(value, torch.optim.Optimizer) and not name.startswith("_")
+                    and any(id(p) in ours for group in value.param_groups for p in group["params"])):
+                stale.append(name)
+    return stale
+
+
 def catch_up(lecture: str, blank: int, *, namespace: Mapping[str, Any] | None = None, run: bool = True) -> None:
     """Run (and show) the lecture's code for blank ``blank`` of ``lecture``, to catch up with the class.
 
     ``namespace`` is where to run it (default: the notebook's variables, as for
     :func:`course_utils.live.selfcheck.check`); ``run=False`` only shows the code.
-    Every live twin's blanks say how to use it (lecture 01's twin is the first).
+    Every live twin's blanks say how to use it (lecture 01's twin is the first). A
+    lecture or blank that does not exist is refused before anything runs.
     """
-    check_lecture_and_blank(lecture, blank, "cu.catch_up")
+    data = check_lecture_and_blank(lecture, blank, "cu.catch_up")
     if not isinstance(run, bool):
-        raise TypeError(f"run should be True or False, got {run!r}.")
-    data = load_solutions(lecture)
-    if data is None:
-        raise ValueError(
-            f"No solutions for the lecture {lecture!r} are installed. Check the name (it is the one in the "
-            "cu.check lines of the live notebook); in Colab, run the install cell at the top again to get "
-            "the current course_utils."
-        )
-    numbers = [entry["number"] for entry in data["blanks"]]
-    solution = next((entry for entry in data["blanks"] if entry["number"] == blank), None)
-    if solution is None:
-        raise ValueError(f"{lecture} has blanks {numbers[0]} to {numbers[-1]}, got blank={blank}." if numbers
-                         else f"{lecture} has no blanks.")
+        raise checks.refusal(TypeError, "cu.catch_up", "run", "True or False", repr(run),
+                             "run=False only shows the lecture's code.")
+    solution = next(entry for entry in data["blanks"] if entry["number"] == blank)
     names = notebook_namespace(namespace)
     code = solution["cell_code"]
     shell = _shell() if namespace is None else None
     header = f"# blank {blank} of {lecture}, as the lecture writes it (cu.catch_up ran it)"
-    again = " Then run the cell that stopped again." if solution.get("scope") == "function" else ""
+    after = ""
+    if solution.get("scope") == "function" and run:
+        owner = solution.get("owner") or "the function"
+        after = (f" It runs the whole cell, so {owner} is defined as the lecture's and the rest of that cell ran too: "
+                 f"go on with the next cell. (If a later cell stopped when it called {owner}, run that cell again.)")
     if shell is not None and "google.colab" not in sys.modules and hasattr(shell, "set_next_input"):
         shell.set_next_input(f"{header}\n{code}", replace=True)
         print(f"Catching up on blank {blank} of {lecture}: running the lecture's code, which now "
-              f"replaces the code of this cell.{again}")
+              f"replaces the code of this cell.{after}")
     else:
-        print(f"Catching up on blank {blank} of {lecture}: running the lecture's code for it:{again}")
+        print(f"Catching up on blank {blank} of {lecture}: running the lecture's code for it:{after}")
         print(textwrap.indent(code, "    "))
         print()
     if not run:
         return
+    old_classes = {name: names[name] for name in _class_names(code) if isinstance(names.get(name), type)}
     try:
         value = run_cell_code(code, names, f"<cu.catch_up {lecture} blank {blank}>", shell)
     except (BlankNotFilled, NameError) as error:
         if blank > 1:
-            error.add_note(f"An earlier blank may not be filled in yet: catch up on it first, "
-                           f'e.g. cu.catch_up("{lecture}", {blank - 1}).')
+            note = (f"An earlier blank may not be filled in yet: catch up on it first, "
+                    f'e.g. cu.catch_up("{lecture}", {blank - 1}).')
+            error.__notes__ = [*getattr(error, "__notes__", []), note]     # error.add_note, also on Python 3.10
         raise
+    replaced = {name: cls for name, cls in old_classes.items() if names.get(name) is not cls}
+    stale = made_from_old_classes(replaced, names)
+    if stale:
+        classes = " and ".join(replaced)
+        print(f"Made from your earlier {classes}, so still the old kind: {', '.join(stale)}. Run the cells that "
+              f"make {'it' if len(stale) == 1 else 'them'} again (e.g. {stale[0]} = {next(iter(replaced))}(...)), "
+              "so that they use the lecture's class.")
     if value is not None:
         if shell is not None:
             from IPython.display import display  # noqa: PLC0415 - only inside IPython

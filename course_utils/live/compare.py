@@ -59,9 +59,10 @@ from .describe import (
     LOOSE_FACTOR,
     as_number,
     class_name,
-    has_hooks,
+    can_run,
     is_model_class,
     kind,
+    last_row_measures,
     layer_text,
     library,
     parameter_count,
@@ -199,14 +200,12 @@ def _compare_tensor(expected: dict, value: Any, label: str, namespace, exact: bo
 
 
 def _compare_model(expected: dict, value: Any, label: str, namespace, exact: bool) -> list[str]:
-    if expected.get("input") and expected.get("output") and not has_hooks(value):
+    if expected.get("input") and expected.get("output") and can_run(value):
         shape = expected["input"]
         try:
             output = run_model(value, shape)
         except Exception as error:  # noqa: BLE001 - the student's model cannot take the input
-            message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            return [f"calling {label} on a batch of shape {shape_text(shape)} raised "
-                    f"{type(error).__name__}: {message[:160]}"]
+            return [_cannot_run(value, shape, label, error)]
         wanted = expected["output"]
         if output is not None and output != wanted:
             if len(output) == len(wanted) == 2 and output[0] == wanted[0]:
@@ -231,6 +230,23 @@ def _compare_model(expected: dict, value: Any, label: str, namespace, exact: boo
     if detail:
         return [f"{label}'s layers differ: {detail}"]
     return []
+
+
+def _cannot_run(model: Any, shape: list[int], label: str, error: Exception) -> str:
+    """Why the student's model cannot take the lecture's input: in the lecture's words when it is a shape error."""
+    from course_utils import shape_errors  # noqa: PLC0415 - needs torch, which this module does not import
+
+    torch = library("torch")
+    parameters = list(model.parameters())
+    device = parameters[0].device if parameters else None
+    dtype = parameters[0].dtype if parameters and parameters[0].is_floating_point() else torch.float32
+    explained = None
+    if shape_errors.looks_like_shape_error(error):
+        explained = shape_errors.explain_shape_error(model, torch.zeros(shape, device=device, dtype=dtype), error)
+    if explained:
+        return f"{label} cannot take a batch of shape {shape_text(shape)}: {explained.rstrip('.')}"
+    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"calling {label} on a batch of shape {shape_text(shape)} raised {type(error).__name__}: {message[:160]}"
 
 
 def _compare_class(expected: dict, value: Any, label: str, namespace, exact: bool) -> list[str]:
@@ -279,7 +295,15 @@ def _compare_table(expected: dict, value: Any, label: str, namespace, exact: boo
         if missing:
             return [f"{label} has no column {', '.join(missing)}; the lecture's has {', '.join(expected['columns'])}"]
     ok, wanted = size_matches(expected["rows"], len(value), namespace) if expected["rows"].get("length_of") else (True, "")
-    return [] if ok else [f"{label} has {len(value)} rows; the lecture's has {wanted}"]
+    if not ok:
+        return [f"{label} has {len(value)} rows; the lecture's has {wanted}"]
+    mine = last_row_measures(value) if expected.get("last") else {}
+    for column, facts in expected.get("last", {}).items():
+        if column in mine:
+            problems = compare(facts, mine[column], f"the last {column} in {label}", namespace)
+            if problems:
+                return problems
+    return []
 
 
 def _compare_dict(expected: dict, value: Any, label: str, namespace, exact: bool) -> list[str]:

@@ -226,13 +226,16 @@ def size_matches(expected: dict, actual: int, namespace: Mapping[str, Any]) -> t
 
 
 @contextlib.contextmanager
-def quiet_rng():
-    """Keep torch's random state as it was (so that a check never changes what a notebook draws)."""
+def quiet_rng(devices: list | None = None):
+    """Keep torch's random state as it was (so that a check never changes what a notebook draws).
+
+    ``devices``: the CUDA devices whose generators to keep too (a model's device); the CPU's always.
+    """
     torch = library("torch")
     if torch is None:
         yield
         return
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=devices or []):
         yield
 
 
@@ -269,23 +272,6 @@ def tensor_facts(value: Any, lengths: dict[int, list[str]], exact: bool) -> dict
     return facts
 
 
-def layer_text(module: Any) -> str:
-    """``Linear(3072 → 10)``, ``Conv2d(3 → 100, kernel 5×5)``, or the class and parameter shapes."""
-    name = type(module).__name__
-    if hasattr(module, "in_features") and hasattr(module, "out_features"):
-        return f"{name}({module.in_features} → {module.out_features})"
-    if hasattr(module, "in_channels") and hasattr(module, "kernel_size"):
-        kernel = "×".join(str(k) for k in module.kernel_size)
-        extra = "".join(
-            f", {label} {value if len(set(value)) > 1 else value[0]}"
-            for label, value, default in (("stride", module.stride, 1), ("padding", getattr(module, "padding", 0), 0))
-            if isinstance(value, tuple) and any(v != default for v in value)
-        )
-        return f"{name}({module.in_channels} → {module.out_channels}, kernel {kernel}{extra})"
-    shapes = ", ".join("×".join(str(s) for s in p.shape) for p in module.parameters(recurse=False))
-    return f"{name}({shapes})"
-
-
 def parameter_count(model: Any) -> int | None:
     try:
         return int(sum(p.numel() for p in model.parameters()))
@@ -293,23 +279,34 @@ def parameter_count(model: Any) -> int | None:
         return None
 
 
-def has_hooks(model: Any) -> bool:
-    return any(getattr(m, "_forward_hooks", None) or getattr(m, "_forward_pre_hooks", None) for m in model.modules())
+def can_run(model: Any) -> bool:
+    """Whether a check may run the student's model: not when hooks would fire or lazy weights appear."""
+    from course_utils.model_trials import can_run as allowed  # noqa: PLC0415 - needs torch: only for a model
+
+    return allowed(model)
+
+
+def layer_text(module: Any) -> str:
+    """``Linear(3072 → 10)``, ``Conv2d(3 → 100, kernel 5×5)`` (see :func:`course_utils.model_trials.layer_text`)."""
+    from course_utils.model_trials import layer_text as text  # noqa: PLC0415 - needs torch: only for a layer
+
+    return text(module)
 
 
 def run_model(model: Any, shape: list[int]) -> list[int] | None:
-    """The output shape of ``model`` on a batch of zeros of ``shape`` (eval mode, no gradients)."""
+    """The output shape of ``model`` on a batch of zeros of ``shape``; the model is left exactly as it was.
+
+    See :func:`course_utils.model_trials.left_as_found`: every layer keeps its own training
+    mode, no gradients are made, torch's random state and the devices stay as they were.
+    """
+    from course_utils.model_trials import left_as_found  # noqa: PLC0415 - needs torch: only for a model
+
     torch = library("torch")
     parameters = list(model.parameters())
     device = parameters[0].device if parameters else torch.device("cpu")
     dtype = parameters[0].dtype if parameters and parameters[0].is_floating_point() else torch.float32
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad(), quiet_rng():
-            output = model(torch.zeros(shape, device=device, dtype=dtype))
-    finally:
-        model.train(was_training)
+    with left_as_found(model):
+        output = model(torch.zeros(shape, device=device, dtype=dtype))
     return list(output.shape) if is_tensor(output) else None
 
 
@@ -347,7 +344,7 @@ def _model_facts(model: Any, namespace: Mapping[str, Any]) -> dict:
         "parameters": parameter_count(model),
         "layers": sorted(layer_text(m) for m in model.modules() if list(m.parameters(recurse=False))),
     }
-    if not has_hooks(model):
+    if can_run(model):
         for shape in _input_shapes(model, namespace):
             try:
                 output = run_model(model, shape)
@@ -409,6 +406,9 @@ def describe(value: Any, namespace: Mapping[str, Any], *, exact: bool = False, d
         facts["rows"] = _size(len(value), lengths)
         if what == "dataframe":
             facts["columns"] = [str(column) for column in value.columns]
+            last = last_row_measures(value)
+            if last:
+                facts["last"] = {column: describe(number, namespace) for column, number in last.items()}
     elif what == "dict" and depth < MAX_DEPTH:
         keys = list(value)
         if len(keys) <= 100 and all(isinstance(k, str | int) for k in keys):
@@ -427,6 +427,37 @@ def describe(value: Any, namespace: Mapping[str, Any], *, exact: bool = False, d
                 for field in dataclasses.fields(value)[:MAX_ITEMS]
             }
     return facts
+
+
+MEASURES = ("loss", "accuracy")
+"""Columns of a table whose last row a check compares (loosely): a training history's losses and accuracies."""
+
+
+def last_row_measures(table: Any) -> dict[str, float]:
+    """The last row's losses and accuracies of a table (a training history): ``{"loss": 1.75, "accuracy": 0.41}``.
+
+    Only these are compared: the number of images seen or the seconds taken differ
+    between fast mode and a full run, a CPU and a GPU; a loss that grew instead of
+    falling does not (a training loop without ``optimizer.zero_grad()``).
+
+    Example:
+        >>> import pandas as pd
+        >>> last_row_measures(pd.DataFrame({"epoch": [1, 2], "seconds": [3.0, 6.0], "loss": [2.1, 1.9]}))
+        {'loss': 1.9}
+    """
+    if len(table) == 0:
+        return {}
+    found = {}
+    for column in table.columns:
+        name = str(column)
+        if any(measure in name.lower() for measure in MEASURES):
+            value = table[column].iloc[-1]
+            if isinstance(value, int | float) or type(value).__module__ == "numpy":
+                try:
+                    found[name] = float(value)
+                except (TypeError, ValueError):
+                    continue
+    return found
 
 
 def signature_facts(function: Any) -> dict:

@@ -23,6 +23,7 @@ Example:
 """
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
@@ -50,9 +51,46 @@ blank_number = checks.Rule("a blank's number: a whole number, 1 for the first bl
                            checks.positive_int.is_valid)
 
 
-def check_lecture_and_blank(lecture: object, blank: object, function: str) -> None:
-    """``lecture`` must be a lecture's name such as ``"03-logistic-regression"``, ``blank`` a blank's number."""
+def installed_lectures() -> list[str]:
+    """The lectures whose solutions are installed (``data/solutions/*.json``), sorted."""
+    folder = data_folder() / "solutions"
+    return sorted(path.stem for path in folder.glob("*.json")) if folder.is_dir() else []
+
+
+def check_lecture_and_blank(lecture: object, blank: object, function: str) -> dict:
+    """Refuse, before anything runs, a lecture or blank that does not exist; return the lecture's solutions.
+
+    ``lecture`` must be a lecture's name such as ``"03-logistic-regression"`` whose solutions
+    are installed (a misspelt name gets "did you mean ...?"), and ``blank`` one of its blanks.
+
+    Example:
+        >>> check_lecture_and_blank("03-logistic-regresion", 2, "cu.check")
+        Traceback (most recent call last):
+        ...
+        ValueError: cu.check: lecture must be the name of one of the course's lectures, got '03-logistic-regresion': no lecture named 03-logistic-regresion. Did you mean 03-logistic-regression? Write cu.check("03-logistic-regression", 2).
+    """
     checks.arguments(function, lecture=(lecture, lecture_name), blank=(blank, blank_number))
+    data = load_solutions(lecture)  # type: ignore[arg-type]
+    if data is None:
+        known = installed_lectures()
+        close = difflib.get_close_matches(lecture, known, n=1, cutoff=0.75)  # type: ignore[arg-type]
+        got = f"{lecture!r}: no lecture named {lecture}"
+        if close:
+            fix = f'Did you mean {close[0]}? Write {function}("{close[0]}", {blank}).'
+        elif known:
+            fix = (f"The course's lectures are {', '.join(known)}. In Colab, if the lecture is new, run the install "
+                   "cell at the top again to get the current course_utils.")
+        else:
+            fix = "No lecture's solutions are installed: reinstall course_utils (in Colab, run the install cell again)."
+        raise checks.refusal(ValueError, function, "lecture", "the name of one of the course's lectures", got, fix)
+    numbers = [entry.get("number") for entry in data.get("blanks", [])]
+    if blank not in numbers:
+        which = f"1 to {max(numbers)}" if numbers == list(range(1, len(numbers) + 1)) and numbers else \
+            ", ".join(str(n) for n in numbers) or "none"
+        raise checks.refusal(ValueError, function, "blank", f"one of the blanks of {lecture} ({which})", repr(blank),
+                             f"Copy the number from the line in the live notebook, e.g. "
+                             f'{function}("{lecture}", {numbers[0] if numbers else 1}).')
+    return data
 
 
 def solutions_path(lecture: str, folder: Path | None = None) -> Path:

@@ -22,13 +22,26 @@ Two environment variables are for the tool and for tests, not for students:
 
 This module uses only the standard library (torch and friends only through the values).
 
+A check leaves the notebook exactly as it found it: it may run the student's model once on
+a batch of zeros, but every layer's training mode, the gradients, torch's random state
+and every device stay as they were (see :func:`course_utils.live.describe.run_model`).
+
+Besides the values, the check looks at what *later cells* need from a class or model the
+blank makes (the tool finds it in the lecture: ``model.linear.weight`` read in a later
+cell, ``SignConvNet(num_classes=26)`` called in one) and says so when it is missing::
+
+    ✗ blank 1 of 03-logistic-regression: `LogisticRegression` has no attribute `linear`; later cells read `model.linear.weight`.
+
 Example:
-    >>> check("99-not-a-lecture", 1, namespace={})      # nothing recorded for it
-    · blank 1 of 99-not-a-lecture: no recorded check (instructor: python -m course_tools.live --record 99-not-a-lecture).
+    >>> check("03-logistic-regresion", 2, namespace={})      # a typo
+    Traceback (most recent call last):
+    ...
+    ValueError: cu.check: lecture must be the name of one of the course's lectures, got '03-logistic-regresion': no lecture named 03-logistic-regresion. Did you mean 03-logistic-regression? Write cu.check("03-logistic-regression", 2).
 """
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 import os
 import sys
@@ -36,7 +49,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .compare import compare
-from .describe import describe
+from .describe import describe, is_model_class, library, quiet_rng
 from .packagedata import check_lecture_and_blank, load_checks, solution_for
 
 RECORD_ENV = "COURSE_LIVE_RECORD"
@@ -98,6 +111,78 @@ def resolve(item: str, namespace: Mapping[str, Any], made_by: Mapping[str, str])
     return value, None
 
 
+def checked_items(solution: Mapping[str, Any]) -> list[str]:
+    """What the check after a blank compares: the hint's list, its probes, or (inside a function) the result."""
+    return list(solution.get("check_items") or solution.get("uses") or [])
+
+
+def is_exact(item: str, solution: Mapping[str, Any]) -> bool:
+    """A call on fixed inputs (``f(X, K)``), or a result of fixed inputs, is compared closely."""
+    return _item_parts(item)[1] or item in solution.get("exact", [])
+
+
+def _instance_of(cls: type) -> Any:
+    """An object of a model class made without arguments (torch's random state kept), or None."""
+    try:
+        with quiet_rng():
+            return cls()
+    except Exception:  # noqa: BLE001 - needs arguments: its attributes cannot be looked at
+        return None
+
+
+def _keyword_problem(cls: Any, need: Mapping[str, Any]) -> str | None:
+    try:
+        parameters = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in parameters) or any(p.name == need["name"] for p in parameters):
+        return None
+    return f"`{cls.__name__}` takes no argument `{need['name']}`; later cells call `{need['read']}`"
+
+
+def _attribute_problem(label: str, value: Any, need: Mapping[str, Any]) -> str | None:
+    """Walk ``need["path"]`` on ``value`` through layers (nn.Modules); the first missing attribute is the problem."""
+    torch = library("torch")
+    current, walked = value, label
+    for depth, attribute in enumerate(need["path"]):
+        if depth and (torch is None or not isinstance(current, torch.nn.Module)):
+            return None                                    # past the layers: tensors have their own attributes
+        try:
+            current = getattr(current, attribute)
+        except Exception:  # noqa: BLE001 - a missing attribute (or one whose property fails)
+            return f"{walked} has no attribute `{attribute}`; later cells read `{need['read']}`"
+        walked = f"`{label.strip('`')}.{'.'.join(need['path'][:depth + 1])}`"
+    return None
+
+
+def needs_problems(solution: Mapping[str, Any], namespace: Mapping[str, Any]) -> list[str]:
+    """What later cells need from the objects a blank makes (attributes, keyword arguments) that the student's lack.
+
+    The needs come from the tool's reading of the lecture (``solutions``): a later cell reads
+    ``model.linear.weight`` on an object of the blank's class ``LogisticRegression``, or calls
+    ``SignConvNet(num_classes=26)``.
+    """
+    problems: list[str] = []
+    instances: dict[str, Any] = {}
+    for need in solution.get("needs", []):
+        owner = need["of"]
+        value = namespace.get(owner, _MISSING)
+        if value is _MISSING or type(value).__name__ == "Unfilled":
+            continue                                       # reported as missing already
+        if need["kind"] == "keyword":
+            problem = _keyword_problem(value, need) if isinstance(value, type) else None
+        elif is_model_class(value):
+            if owner not in instances:
+                instances[owner] = _instance_of(value)
+            instance = instances[owner]
+            problem = None if instance is None else _attribute_problem(f"`{owner}`", instance, need)
+        else:
+            problem = _attribute_problem(f"`{owner}`", value, need)
+        if problem and problem not in problems:
+            problems.append(problem)
+    return problems
+
+
 def check_problems(lecture: str, number: int, namespace: Mapping[str, Any]) -> tuple[list[str], list[str]] | str:
     """``(items checked, problems)`` for one blank, or a line saying why nothing can be checked."""
     record = load_checks(lecture)
@@ -118,7 +203,8 @@ def check_problems(lecture: str, number: int, namespace: Mapping[str, Any]) -> t
         if why:
             problems.append(why)
             continue
-        problems += compare(facts, value, f"`{item}`", namespace, exact=_item_parts(item)[1])
+        problems += compare(facts, value, f"`{item}`", namespace, exact=is_exact(item, solution))
+    problems += needs_problems(solution, namespace)
     return items, problems
 
 
@@ -128,11 +214,16 @@ def _record(lecture: str, number: int, namespace: Mapping[str, Any], path: str) 
     if solution is None:
         raise RuntimeError(f"recording: no solutions for blank {number} of {lecture} in {os.environ.get('COURSE_LIVE_DATA')}")
     values = {}
-    for item in solution["uses"]:
+    for item in checked_items(solution):
         value, why = resolve(item, namespace, solution.get("made_by", {}))
         if why:
             raise RuntimeError(f"recording blank {number} of {lecture}: {why} (the lecture's own code should make it)")
-        values[item] = describe(value, namespace, exact=_item_parts(item)[1])
+        values[item] = describe(value, namespace, exact=is_exact(item, solution))
+    unmet = needs_problems(solution, namespace)
+    if unmet:
+        raise RuntimeError(f"recording blank {number} of {lecture}: the lecture's own code does not give what the "
+                           f"tool found later cells need: {'; '.join(unmet)} (instructor: report this to the course "
+                           "kit's maintainers; course_tools/live/dependencies.py read the lecture wrongly)")
     torch = sys.modules.get("torch")
     line = {"lecture": lecture, "blank": number, "items": list(values), "values": values,
             "torch": getattr(torch, "__version__", None),
@@ -155,6 +246,10 @@ def check(lecture: str, blank: int, namespace: Mapping[str, Any] | None = None) 
     """
     check_lecture_and_blank(lecture, blank, "cu.check")
     names = notebook_namespace(namespace)
+    solution = solution_for(lecture, blank) or {}
+    if not checked_items(solution) and not solution.get("check"):
+        print(f"· blank {blank} of {lecture} has no self-check: nothing after it needs what it makes.")
+        return
     record_path = os.environ.get(RECORD_ENV, "").strip()
     if record_path:
         _record(lecture, blank, names, record_path)
