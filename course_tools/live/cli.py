@@ -89,8 +89,8 @@ def _print_report(report: RunReport, notebooks_dir: Path, check: bool, config: C
     checked = f"{len(report.checked)} checked" if report.checked else "none checked yet"
     note = ""
     if report.warnings:
-        note = (f" {len(report.warnings)} warning(s) above: hints that show students the self-check's calls, and "
-                "the dependency check of lectures not in [tool.course_utils.live] checked (problems once they are).")
+        note = (f" {len(report.warnings)} warning(s) from the dependency check above (hints that show students "
+                "the self-check's calls, or lectures not yet in [tool.course_utils.live] checked: problems once they are).")
     if report.problems:
         print(f"{len(report.problems)} problem(s) in {display(notebooks_dir)}; {GUIDE}", file=sys.stderr)
         return 1
