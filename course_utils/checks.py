@@ -52,7 +52,7 @@ def _a(word: str) -> str:
 
 
 def describe(value: Any) -> str:
-    """What was passed, in a few words: ``0``, ``'yes'``, ``the class Linear``, ``a tensor of shape (2, 3)``."""
+    """What was passed, in a few words: ``0``, ``'yes'``, ``the class Linear``, ``a float32 tensor of shape (2, 3)``."""
     if value is None or isinstance(value, (bool, numbers.Number)):
         return repr(value)
     if isinstance(value, (str, bytes)):
@@ -61,9 +61,9 @@ def describe(value: Any) -> str:
     if isinstance(value, type):
         return f"the class {value.__name__}"
     if isinstance(value, torch.Tensor):
-        return f"a tensor of shape {tuple(value.shape)}"
+        return f"a {str(value.dtype).removeprefix('torch.')} tensor of shape {tuple(value.shape)}"
     if isinstance(value, np.ndarray):
-        return f"a NumPy array of shape {value.shape}"
+        return f"a NumPy array of {value.dtype} of shape {value.shape}"
     if isinstance(value, Mapping):
         return f"{_a(type(value).__name__)} with keys {list(value)[:5]}"
     if isinstance(value, (list, tuple)) and len(repr(value)) <= 60:

@@ -48,17 +48,13 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
         >>> get_device("cpu")
         device(type='cpu')
     """
+    from course_utils import checks
+
     available = available_devices()
     if prefer is None:
         return torch.device(available[0])
-    try:
-        device = torch.device(prefer)
-    except (RuntimeError, TypeError):  # not a device name torch knows, e.g. "gpu"
-        device = None
-    if device is None or device.type not in ("cuda", "mps", "cpu"):
-        raise ValueError(
-            f"get_device supports 'cuda', 'mps' and 'cpu'; got {str(prefer)!r}."
-        )
+    checks.arguments("get_device", prefer=(prefer, checks.device))    # "gpu": did you mean 'cuda'?
+    device = torch.device(prefer)
     if device.type not in available:
         hint = " In Colab: Runtime > Change runtime type > GPU." if device.type == "cuda" else ""
         raise ValueError(

@@ -224,7 +224,7 @@ def test_a_rule_given_the_context_of_the_call_knows_the_other_arguments():
 
 @pytest.mark.parametrize("value, words", [
     (None, "None"), (3, "3"), ("x" * 100, "'" + "x" * 56 + "...'"), (nn.Linear, "the class Linear"),
-    (torch.zeros(2, 3), "a tensor of shape (2, 3)"), (np.zeros((4,)), "a NumPy array of shape (4,)"),
+    (torch.zeros(2, 3), "a float32 tensor of shape (2, 3)"), (np.zeros((4,)), "a NumPy array of float64 of shape (4,)"),
     ({"a": 1}, "a dict with keys ['a']"), ([1, 2], "[1, 2]"), (list(range(50)), "a list of 50 items"),
     (nn.Linear(2, 2), "a Linear"), (object(), "an object"),
 ])

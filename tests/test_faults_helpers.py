@@ -63,6 +63,42 @@ def acts_dict():
     return acts
 
 
+# --- issue 23: training with validation, arguments as written, widgets, plots
+
+def nan_model() -> nn.Module:
+    model = ConvNet()
+    with torch.no_grad():
+        model.conv1.weight[0, 0, 0, 0] = float("nan")
+    return model
+
+
+def nan_pixel_batches() -> list:
+    images = cu.normalize(DATA.images, DATA.mean, DATA.std)
+    images[0, 0, 0, 0] = float("nan")
+    return [(images, DATA.labels)]
+
+
+def other_size_loader() -> TensorLoader:
+    images = torch.randint(0, 256, (6, 3, 8, 8), dtype=torch.uint8)
+    return TensorLoader(ImageSet(images=images, labels=torch.arange(6) % 3, classes=CLASSES, mean=(0.5,) * 3,
+                                 std=(0.25,) * 3, name="toy", split="validation", dataset_title="Toy"), batch_size=2)
+
+
+def grey_set() -> ImageSet:
+    return ImageSet(images=DATA.images[:, :1], labels=DATA.labels, classes=CLASSES, mean=(0.5,), std=(0.25,),
+                    name="toy", split="validation", dataset_title="Toy")
+
+
+def browser(model, dataset, **options):
+    from course_utils.widgets import ActivationBrowser
+    return ActivationBrowser(model, dataset, **options)
+
+
+def live_curve(**options):
+    from course_utils.training_plots import LiveCurve
+    return LiveCurve(**options)
+
+
 CASES = {
     # --- loading data
     "load_dataset-name-not-a-string": (lambda: cu.load_dataset(10), TypeError, ["name must be the name of a data set", "got 10", '"cifar10"']),
@@ -160,6 +196,24 @@ CASES = {
     "show_graph-input-without-batch-dimension": (lambda: cu.show_graph(nn.Sequential(nn.Flatten(), nn.Linear(48, 2)), X[0]), ValueError, ["without the batch dimension", "x[None]"]),
     "count_parameters-given-the-class": (lambda: cu.count_parameters(ConvNet), TypeError, ["got the class ConvNet", "model = ConvNet()"]),
     "count_parameters-given-a-state-dict": (lambda: cu.count_parameters(MODEL.state_dict()), TypeError, ["model must be a model", "OrderedDict", "a state dict", "load_state_dict"]),
+    # --- issue 23: training with validation (refused before the first step)
+    "train-validation-an-empty-list": (lambda: cu.train(ConvNet(), LOADER, epochs=1, validation=[], progress=False), ValueError, ["train: validation must be a loader", "got []", "gives no batch at all"]),
+    "train-validation-images-of-another-size": (lambda: cu.train(ConvNet(), LOADER, epochs=1, validation=other_size_loader(), progress=False), ValueError, ["shaped like the training images (3×4×4)", "got images of shape 3×8×8"]),
+    "train-model-with-nan-weights": (lambda: cu.train(nan_model(), LOADER, epochs=1, progress=False), ValueError, ["NaN or infinite values (conv1.weight)", "Nothing was trained"]),
+    "train-nan-pixel-in-the-data": (lambda: cu.train(ConvNet(), nan_pixel_batches(), epochs=1, progress=False), ValueError, ["NaN"]),
+    # --- issue 23: numbers and words as the student wrote them
+    "validation_split-holds-out-everything": (lambda: cu.validation_split(DATA, 6), ValueError, ["size must be a number of images from 1 to 5", "got 6", "leaves no image to train on"]),
+    "make_loaders-validation-share-above-one": (lambda: cu.make_loaders("cifar10", validation=1.5), ValueError, ["make_loaders: validation must be", "got 1.5"]),
+    "seed_everything-seed-in-quotes": (lambda: cu.seed_everything("2024"), TypeError, ["seed must be a whole number", "got '2024', a number in quotes", "seed=2024"]),
+    "num_epochs-in-quotes": (lambda: cu.num_epochs("3"), TypeError, ["got '3', a number in quotes"]),
+    "get_device-gpu": (lambda: cu.get_device("gpu"), ValueError, ["prefer must be a device", "got 'gpu'", "Did you mean 'cuda'?"]),
+    # --- issue 23: widgets and plots
+    "KernelExplorer-given-a-file-name": (lambda: cu.widgets.KernelExplorer("cat.png"), TypeError, ["image must be one grey image", "got the name 'cat.png'", "convert('L')"]),
+    "ActivationBrowser-grey-images-for-a-colour-model": (lambda: browser(ConvNet(), grey_set()), ValueError, ["3 channel(s)", "images of 1×4×4", "the data set the model was trained on"]),
+    "ActivationBrowser-a-linear-layer": (lambda: browser(ConvNet(), DATA, layers=["fc"]), ValueError, ["feature maps C×H×W", "a Linear layer?", "['conv1']"]),
+    "ActivationBrowser-more-outputs-than-classes": (lambda: browser(nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(16, 5)), DATA), ValueError, ["one score per class of the data set (3 classes)", "outputs 5 scores"]),
+    "LiveCurve-live-in-words": (lambda: live_curve(live="no"), TypeError, ["live must be True, False or None", "got 'no'", "live=False"]),
+    "plot_history-given-none": (lambda: cu.plot_history(None), TypeError, ["got None", "return history"]),
 }
 
 

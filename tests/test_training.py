@@ -75,10 +75,12 @@ def test_get_device_unavailable_preference_is_a_clear_error():
 
 @pytest.mark.parametrize("prefer", ["gpu", "GPU", "", "cuda:x", "tpu"])
 def test_get_device_unknown_name_is_a_clear_error(prefer):
-    with pytest.raises(ValueError, match="get_device supports 'cuda', 'mps' and 'cpu'") as error:
+    with pytest.raises(ValueError, match=r"get_device: prefer must be a device such as 'cpu', 'cuda' or 'mps'") as error:
         get_device(prefer)
-    assert repr(prefer) in str(error.value)
+    assert f"got {prefer!r}" in str(error.value)
     assert error.value.__context__ is None   # torch's own error is not shown underneath
+    if prefer.lower() == "gpu":
+        assert "Did you mean 'cuda'?" in str(error.value)
 
 
 def test_model_device_handles_parameterless_models():
