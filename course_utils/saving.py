@@ -263,6 +263,10 @@ def save_model(
 ) -> Path:
     """Save a trained model's weights, with what is needed to check and use them later.
 
+    Lecture 09 does this by hand first — ``torch.save(model.state_dict(), path)`` — and then
+    with this function, whose file also says which classes the outputs are, the input shape
+    and the normalisation, so that another process can check and use it.
+
     Args:
         model: the trained network (on any device; the file holds CPU tensors).
         path: the file to write, e.g. ``"models/resnet.pt"`` (folders are created; an
@@ -405,6 +409,10 @@ def saved_model_info(path: str | os.PathLike) -> SavedModel:
 
 def load_model(path: str | os.PathLike, model: nn.Module, *, device: str | torch.device | None = None) -> nn.Module:
     """Load saved weights into ``model`` (a new, untrained instance of the same class) and return it.
+
+    Lecture 09 writes the bare version by hand —
+    ``model.load_state_dict(torch.load(path, weights_only=True))`` — and loads its pretrained
+    network with this function in a fresh Python process.
 
     The file's architecture must match the model's exactly — the class name and every
     weight's name and shape — or nothing is loaded and a ``ValueError`` says what

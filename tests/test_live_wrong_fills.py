@@ -143,6 +143,15 @@ WRONG_FILLS = [
     Fill('08-training-a-convnet-well', 1, 'divided by the variance, not the standard deviation',
          'mean = x.mean(dim=(0, 2, 3), keepdim=True)\nvariance = x.var(dim=(0, 2, 3), unbiased=False, keepdim=True)\nby_hand = (x - mean) / (variance + batch_norm.eps)',
          '✗ blank 1 of 08-training-a-convnet-well: `by_hand.std(dim=(0, 2, 3), unbiased=False)` gives [0.2004, 0.2079]; the lecture\'s gives [1., 1.].'),
+    Fill('09-reusing-a-trained-network', 1, 'saved and rebuilt, but the weights never loaded',
+         'torch.save(pretrained.state_dict(), MODELS / "09-animals-weights.pt")\nreloaded = SmallResNet(width=16, num_classes=len(ANIMALS)).to(device)',
+         "✗ blank 1 of 09-reusing-a-trained-network: `torch.equal(reloaded.head.weight, pretrained.head.weight)` gives False; the lecture's gives True."),
+    Fill('09-reusing-a-trained-network', 2, 'not normalised (pixels 0-255 as floats)',
+         'def prepare(image, mean, std, size=32):\n    side = min(image.size)\n    left, top = (image.width - side) // 2, (image.height - side) // 2\n    square = image.crop((left, top, left + side, top + side)).resize((size, size), Image.BICUBIC)\n    pixels = torch.from_numpy(np.asarray(square).copy()).permute(2, 0, 1)\n    return pixels.float().unsqueeze(0)\n\n\nphoto_input = prepare(photo, info.mean, info.std)',
+         "✗ blank 2 of 09-reusing-a-trained-network: `photo_input` has values of typical size "),
+    Fill('09-reusing-a-trained-network', 3, 'the six-class head kept',
+         'def new_head(num_classes=4):\n    model = cu.load_model(ANIMALS_FILE, SmallResNet(width=16, num_classes=len(ANIMALS)))\n    return model.to(device)\n\n\nexample = new_head()',
+         "✗ blank 3 of 09-reusing-a-trained-network: `example` has 6 outputs; the lecture's has 4."),
     Fill('08-training-a-convnet-well', 3, 'the smoothed loss without the minus sign',
          'target = torch.full((1, K), epsilon / K)\ntarget[0, label] += 1 - epsilon\nsmoothed_loss = (target * F.log_softmax(scores, dim=1)).sum()',
          '✗ blank 3 of 08-training-a-convnet-well: `smoothed_loss` is -0.3429; the lecture\'s lies between 0 and 1.'),
@@ -185,7 +194,7 @@ def runs() -> list[tuple[Fill, ...]]:
     return single + shared
 
 
-TOGETHER = ("08-training-a-convnet-well",)
+TOGETHER = ("08-training-a-convnet-well", "09-reusing-a-trained-network")
 
 
 @pytest.mark.parametrize("run", runs(), ids=lambda run: " + ".join(f"{f.lecture[:2]}-blank{f.blank}-{f.mistake}"

@@ -8,7 +8,7 @@ the folder must be exactly as before (every path, size and SHA-256), and what th
 write went to their own cache folder (``XDG_CACHE_HOME``). Sign-Language MNIST is not on this machine:
 lecture 07 uses the labelled synthetic stand-in, which is written into the student's own folder too.
 
-Slow (all eight lectures run, about four minutes on two cores): ``pytest -m slow tests/test_shared_folder.py``.
+Slow (all nine lectures run, about five minutes on two cores): ``pytest -m slow tests/test_shared_folder.py``.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from faultkit import drop_write_capabilities_prefix, snapshot
 from course_utils.data import load_dataset
 
 REPO = Path(__file__).resolve().parents[1]
-LECTURES = sorted(str(path.relative_to(REPO)) for path in (REPO / "notebooks").glob("0[1-8]-*.ipynb"))
+LECTURES = sorted(str(path.relative_to(REPO)) for path in (REPO / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 
 
 def _set_writable(folder: Path, writable: bool) -> None:
@@ -43,7 +43,7 @@ def test_every_lecture_runs_against_a_read_only_shared_folder(real_data_dir, tmp
         pytest.skip("cannot drop write permission here (no setpriv, or not allowed)")
     if not (FASHION_SYSTEM_DIR / "train-images-idx3-ubyte.gz").is_file():
         pytest.skip(f"no Fashion-MNIST copy in {FASHION_SYSTEM_DIR}")
-    assert len(LECTURES) == 8, LECTURES
+    assert len(LECTURES) == 9, LECTURES
     shared = tmp_path / "class-data"
     shutil.copytree(real_data_dir / "cifar-10-batches-py", shared / "cifar-10-batches-py")
     shutil.copytree(FASHION_SYSTEM_DIR, shared / "fashion-mnist")
