@@ -78,7 +78,7 @@ def twin_run(repo, replacements=None, strict=False):
 def test_record_writes_one_check_per_blank_that_makes_names(recorded, capsys):
     data = json.loads((data_folder(recorded) / "checks" / f"{STEM}.json").read_text())
     assert data["lecture"] == STEM and data["recorded_with"]["fast_mode"] is True
-    assert sorted(data["blanks"], key=int) == ["1", "2", "3", "4", "6"]          # blank 5 is inside a function
+    assert sorted(data["blanks"], key=int) == ["1", "2", "3", "4", "5", "6"]   # 5, inside a function: where its result appears
     x = data["blanks"]["1"]["values"]["x"]
     assert x["shape"] == [40, 1, 4, 4] and x["dims"][0] == {"size": 40, "length_of": ["len(train)"]}
     model = data["blanks"]["2"]["values"]["model"]
@@ -103,8 +103,8 @@ def test_records_go_stale_when_the_lecture_code_changes(recorded, tmp_path, caps
     nbformat.write(nb, path)
     assert cli(copy) == 1
     err = capsys.readouterr().err
-    assert ("the recorded self-check of blank 2 is stale (the lecture's code up to cell 7, or its hint's list, "
-            "changed since it was recorded); run python -m course_tools.live --record 01-demo") in err
+    assert ("the recorded self-check of blank 2 is stale (the lecture's code up to cell 7 or to its check, or what the "
+            "check compares, changed since it was recorded); run python -m course_tools.live --record 01-demo") in err
     assert "self-check of blank 1 is stale" not in err                # blank 1 comes before the change
 
 
@@ -118,6 +118,7 @@ def test_the_twin_filled_with_the_lectures_code_passes_every_check(recorded):
         "✓ blank 2 of 01-demo: `model` looks like the lecture's.",
         "✓ blank 3 of 01-demo: `loss`, `accuracy` look like the lecture's.",
         "✓ blank 4 of 01-demo: `double`, `double(torch.arange(3))` look like the lecture's.",
+        "✓ blank 5 of 01-demo: `total([1, 2, 3])` looks like the lecture's.",
         "✓ blank 6 of 01-demo: `history` looks like the lecture's.",
     ]
     assert first_error(executed) is None
