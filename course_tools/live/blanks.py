@@ -56,6 +56,7 @@ from .markers import (
     Region,
     UsesList,
     cell_hint,
+    dotted_name,
     find_regions,
     has_tag,
     is_check_line,
@@ -380,15 +381,6 @@ def runnable_source(source: str) -> str:
     return "\n".join(line for line in remove_markers(source).split("\n") if not is_nbval_comment(line))
 
 
-def _dotted_call(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted_call(node.value)
-        return f"{base}.{node.attr}" if base else None
-    return None
-
-
 def made_by(code: str, name: str) -> str:
     """How the lecture's code makes ``name``, as the end of the sentence "the blank above should ...".
 
@@ -415,7 +407,7 @@ def made_by(code: str, name: str) -> str:
         elif isinstance(stmt, ast.Assign | ast.AnnAssign):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-                callee = _dotted_call(stmt.value.func) if isinstance(stmt.value, ast.Call) else None
+                callee = dotted_name(stmt.value.func) if isinstance(stmt.value, ast.Call) else None
                 phrase = f"keep what `{callee}(...)` returns as `{name}`" if callee else f"set `{name}`"
     return phrase
 

@@ -321,12 +321,12 @@ class UsesList:
         return tuple(item_name(item) for item in self.items)
 
 
-def _dotted(node: ast.expr) -> str | None:
+def dotted_name(node: ast.expr) -> str | None:
     """``a`` or ``a.b.c`` as a string, or None for anything else."""
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
+        base = dotted_name(node.value)
         return f"{base}.{node.attr}" if base else None
     return None
 
@@ -341,7 +341,7 @@ def item_name(item: str) -> str:
     node = ast.parse(item.strip(), mode="eval").body
     if isinstance(node, ast.Call):
         node = node.func
-    return _dotted(node) or item.strip()
+    return dotted_name(node) or item.strip()
 
 
 def is_probe(item: str) -> bool:
@@ -383,7 +383,7 @@ def _parse_items(text: str, label: str) -> UsesList:
     items = []
     for element in tree.elts:  # type: ignore[attr-defined]
         target = element.func if isinstance(element, ast.Call) else element
-        if _dotted(target) is None:
+        if dotted_name(target) is None:
             return UsesList(problem=expected)
         items.append(ast.unparse(element))
     if len(set(items)) < len(items):
