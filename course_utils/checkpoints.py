@@ -20,6 +20,9 @@ history at once, with the trained weights, so that a notebook can be re-run chea
 Where the file goes: a *name* such as ``"08-final"`` means ``checkpoints/08-final.pt``
 in the folder of ``COURSE_CHECKPOINT_DIR`` when it is set, else in ``./checkpoints``
 (next to the notebook); a *path* (with a ``/`` or ending in ``.pt``) is used as it is.
+In fast mode (``COURSE_FAST=1``) a name goes into the subfolder ``fast-mode/`` of that
+folder: a quick try of a lecture and its full run are different runs, and neither
+refuses or overwrites the other's checkpoints.
 In Colab, ``./checkpoints`` is lost with the runtime: put the folder on Google Drive
 (see ``docs/colab.md``).
 
@@ -43,11 +46,15 @@ import torch
 from torch import nn
 
 from course_utils.checks import loader_classes
+from course_utils.config import fast_mode
 from course_utils.saving import (CHECKPOINT_FORMAT, FORMAT_VERSION, architecture, file_kind, read_torch_file,
                                  write_atomically)
 
 #: The environment variable naming the folder where checkpoint *names* are saved.
 CHECKPOINT_DIR_ENV = "COURSE_CHECKPOINT_DIR"
+
+#: Where checkpoint names go in fast mode, inside ``checkpoint_dir()`` (fast and full runs are kept apart).
+FAST_MODE_SUBFOLDER = "fast-mode"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_. -]*$")
 
@@ -74,7 +81,8 @@ def checkpoint_path(checkpoint: Any) -> Path:
         if "/" in text or os.sep in text or text.endswith(".pt") or text.startswith("~"):
             path = Path(text).expanduser()
         elif _NAME.match(text):
-            path = checkpoint_dir() / f"{text}.pt"
+            folder = checkpoint_dir() / FAST_MODE_SUBFOLDER if fast_mode() else checkpoint_dir()
+            path = folder / f"{text}.pt"
         else:
             raise ValueError(f"checkpoint={checkpoint!r} is not a usable name: use letters, digits, '-', '_' and '.', "
                              f'such as checkpoint="08-final", or give a path ending in .pt.')

@@ -301,6 +301,19 @@ def test_a_name_goes_to_the_checkpoint_folder_and_a_path_is_used_as_it_is(tmp_pa
     assert checkpoints.checkpoint_path("08-final") == Path("checkpoints/08-final.pt")
 
 
+def test_fast_mode_keeps_its_named_checkpoints_apart_from_full_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CHECKPOINT_DIR", str(tmp_path))
+    run("same-name", epochs=2)                                   # a full run's checkpoint ...
+    full = (tmp_path / "same-name.pt").read_bytes()
+    monkeypatch.setenv("COURSE_FAST", "1")
+    assert checkpoints.checkpoint_path("same-name") == tmp_path / "fast-mode" / "same-name.pt"
+    assert checkpoints.checkpoint_path(tmp_path / "x.pt") == tmp_path / "x.pt"     # a path is used as it is
+    run("same-name", epochs=2)             # ... is neither refused nor overwritten in fast mode (1 epoch there)
+    assert (tmp_path / "same-name.pt").read_bytes() == full
+    assert checkpoints.read_checkpoint(tmp_path / "same-name.pt")["epochs_done"] == 2
+    assert checkpoints.read_checkpoint(tmp_path / "fast-mode" / "same-name.pt")["epochs_done"] == 1
+
+
 def test_a_name_saves_into_the_folder_and_creates_it(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_CHECKPOINT_DIR", str(tmp_path / "on" / "drive"))
     run("tiny", epochs=1)
