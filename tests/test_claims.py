@@ -345,6 +345,12 @@ def test_a_committed_summary_must_be_the_summary_of_the_model_the_code_builds(tm
     assert problem.startswith("09-toy.ipynb: model 'linear': the committed output of the cell with 'cu.summary(model' "
                               "is not its cu.summary table built from the notebook's code now")
     assert "Linear-2                    [2, 24]          73,752" in problem
+    path = notebook(tmp_path, code(source.format(10)),
+                    code("print('parameters: 30,730')\ncu.summary(model, (3, 32, 32))", "parameters: 30,730\n" + printed))
+    assert model_problems(path, spec) == []          # other lines printed beside the whole table are fine
+    cut = "\n".join(line for line in printed.splitlines() if "Linear" not in line)
+    path = notebook(tmp_path, code(source.format(10)), code("cu.summary(model, (3, 32, 32))", cut))
+    assert len(model_problems(path, spec)) == 1      # but a table with a row missing is not
 
 
 def test_the_checker_fails_on_a_copy_of_lecture_05_with_one_width_changed(tmp_path):
