@@ -55,7 +55,7 @@ LECTURE_RESULTS = {
               "training seconds": seconds, "settings": history.attrs["settings"]}""",
     "08": """{"final validation accuracy (TTA)": final_validation.accuracy, "test accuracy (TTA)": final_test.accuracy,
               "final run seconds": final_seconds, "final run settings": settings,
-              "ablation": {name: {k: float(v) for k, v in row.items()} for name, row in results.items()}}""",
+              "ablation": {str(run): {k: float(v) for k, v in row.items()} for run, row in results.items()}}""",
 }
 
 PRECISION_CHECK = """

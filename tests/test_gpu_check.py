@@ -127,7 +127,7 @@ def test_the_names_it_reads_from_each_lecture_are_made_there(name):
     code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
     expression = gpu_check.LECTURE_RESULTS[name]
     read = {node.id for node in ast.walk(ast.parse(expression, mode="eval")) if isinstance(node, ast.Name)}
-    assert read - {"name", "row", "k", "v", "float"} == set(gpu_check.LECTURE_VARIABLES[name])
+    assert read - {"name", "run", "row", "k", "v", "float", "str"} == set(gpu_check.LECTURE_VARIABLES[name])
     for variable in gpu_check.LECTURE_VARIABLES[name]:
         assert re.search(rf"^\s*{variable}\s*=", code, re.M), f"lecture {name} no longer makes {variable}"
     compile(gpu_check.lecture_command(name, Path("/tmp"))[-1], "lecture command", "exec")

@@ -158,9 +158,18 @@ WRONG_FILLS = [
     Fill('09-reusing-a-trained-network', 3, 'a new head on an untrained network (the file never loaded)',
          'def new_head(num_classes=4):\n    model = SmallResNet(width=16, num_classes=len(ANIMALS))\n    model.head = nn.Linear(model.head.in_features, num_classes)\n    return model.to(device)\n\n\nexample = new_head()',
          "✗ blank 3 of 09-reusing-a-trained-network: `torch.equal(example.body[0].weight, pretrained.body[0].weight)` gives False; the lecture's gives True."),
-    Fill('08-training-a-convnet-well', 3, 'the smoothed loss without the minus sign',
+    Fill('08-training-a-convnet-well', 4, 'the smoothed loss without the minus sign',
          'target = torch.full((1, K), epsilon / K)\ntarget[0, label] += 1 - epsilon\nsmoothed_loss = (target * F.log_softmax(scores, dim=1)).sum()',
-         '✗ blank 3 of 08-training-a-convnet-well: `smoothed_loss` is -0.3429; the lecture\'s lies between 0 and 1.'),
+         '✗ blank 4 of 08-training-a-convnet-well: `smoothed_loss` is -0.3429; the lecture\'s lies between 0 and 1.'),
+    Fill('08-training-a-convnet-well', 3, 'padded with zeros, not reflected',
+         'def crop_and_flip(images, top, left, flip, padding=4):\n    height, width = images.shape[-2:]\n    padded = F.pad(images, (padding, padding, padding, padding))\n    windows = [padded[i, :, top[i]:top[i] + height, left[i]:left[i] + width] for i in range(len(images))]\n    cropped = torch.stack(windows)\n    return torch.where(flip[:, None, None, None], cropped.flip(dims=[3]), cropped)',
+         '✗ blank 3 of 08-training-a-convnet-well: `crop_and_flip(probe, probe_top, probe_left, probe_flip, padding=1)` '),
+    Fill('08-training-a-convnet-well', 3, 'rows and columns swapped (top used for the columns)',
+         'def crop_and_flip(images, top, left, flip, padding=4):\n    height, width = images.shape[-2:]\n    padded = F.pad(images, (padding, padding, padding, padding), mode="reflect")\n    windows = [padded[i, :, left[i]:left[i] + height, top[i]:top[i] + width] for i in range(len(images))]\n    cropped = torch.stack(windows)\n    return torch.where(flip[:, None, None, None], cropped.flip(dims=[3]), cropped)',
+         '✗ blank 3 of 08-training-a-convnet-well: `crop_and_flip(probe, probe_top, probe_left, probe_flip, padding=1)` '),
+    Fill('08-training-a-convnet-well', 3, 'every image flipped, not only where flip is True',
+         'def crop_and_flip(images, top, left, flip, padding=4):\n    height, width = images.shape[-2:]\n    padded = F.pad(images, (padding, padding, padding, padding), mode="reflect")\n    windows = [padded[i, :, top[i]:top[i] + height, left[i]:left[i] + width] for i in range(len(images))]\n    return torch.stack(windows).flip(dims=[3])',
+         '✗ blank 3 of 08-training-a-convnet-well: `crop_and_flip(probe, probe_top, probe_left, probe_flip, padding=1)` '),
 ]
 
 
