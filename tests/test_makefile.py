@@ -52,3 +52,28 @@ def test_the_fast_lane_skips_the_slow_tests_and_the_notebooks_and_the_full_one_r
     assert "not slow" not in full and "--nbval-lax" in full and "notebooks/[0-9][0-9]-*.ipynb" in full
     for command in (fast, full):   # the same environment: fast mode, synthetic stand-in, text-only output
         assert "COURSE_FAST=1 COURSE_SYNTHETIC_FALLBACK=1 COURSE_LIVE_OUTPUT=0" in command
+
+
+NEED_DISK = REPO / ".ci" / "need-disk"
+
+
+def test_need_disk_stops_ci_early_with_the_space_it_needs_and_has(tmp_path: Path) -> None:
+    """CI and colab-check ask for the disk they need before installing gigabytes (a full disk once failed
+    colab-check halfway through pip's install of torch with only '[Errno 28] No space left on device')."""
+    enough = subprocess.run([str(NEED_DISK), "0", str(tmp_path), "a test"], capture_output=True, text=True)
+    assert enough.returncode == 0, enough.stderr
+    assert "GB free in" in enough.stdout and "a test needs about 0 GB" in enough.stdout
+
+    too_much = subprocess.run([str(NEED_DISK), "1000000", str(tmp_path), "a test"], capture_output=True, text=True)
+    assert too_much.returncode == 1
+    assert f"a test needs about 1000000 GB free in {tmp_path}; it has " in too_much.stderr
+    assert "pip cache purge" in too_much.stderr
+
+
+@pytest.mark.parametrize("script", ["run", "colab-check"])
+def test_ci_scripts_check_the_disk_before_they_install(script: str) -> None:
+    lines = (REPO / ".ci" / script).read_text().splitlines()
+    check = next(i for i, line in enumerate(lines) if "need-disk" in line and not line.lstrip().startswith("#"))
+    install = next(i for i, line in enumerate(lines) if "make venv" in line or 'pip_install --quiet -r' in line
+                   or "--no-cache-dir -r" in line)
+    assert check < install, f".ci/{script} installs (line {install + 1}) before it checks the disk (line {check + 1})"
